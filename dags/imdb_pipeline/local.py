@@ -1,0 +1,135 @@
+"""The ``local`` runner: the same commands as the pods, run as local processes.
+
+With ``IMDB_PIPELINE_RUNNER=local`` the whole DAG runs on a laptop or in CI without a
+cluster: ``imdb-load`` comes from ``PATH`` (or ``IMDB_LOAD_BIN``), dbt from ``IMDB_DBT_BIN``,
+else ``$IMDB_DBT_VENV/bin/dbt``, else ``<repo>/.venvs/dbt/bin/dbt``. The database is whatever
+``IMDB_DSN`` or the libpq ``PG*`` variables of the Airflow process point at.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from imdb_pipeline import config as cfg
+from imdb_pipeline.jobs import (
+    DBT_SCRIPT,
+    DBT_TASK_ID,
+    LOAD_JOBS,
+    PERMANENT_LOADER_EXIT_CODES,
+    LoadJob,
+    dbt_arguments,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# libpq connection keyword -> the environment variable dbt's profile reads (CONTRACTS.md).
+DSN_TO_PG_ENV = {
+    "host": "PGHOST",
+    "port": "PGPORT",
+    "dbname": "PGDATABASE",
+    "user": "PGUSER",
+    "password": "PGPASSWORD",
+    "sslmode": "PGSSLMODE",
+}
+
+
+def loader_command() -> str:
+    explicit = os.environ.get("IMDB_LOAD_BIN", "").strip()
+    found = explicit or shutil.which("imdb-load")
+    if not found:
+        raise AirflowFailException("imdb-load is not on PATH; install loader/ or set IMDB_LOAD_BIN")
+    return found
+
+
+def dbt_command() -> str:
+    explicit = os.environ.get("IMDB_DBT_BIN", "").strip()
+    if explicit:
+        return explicit
+    venv = os.environ.get("IMDB_DBT_VENV", "").strip()
+    base = Path(venv) if venv else REPO_ROOT / ".venvs" / "dbt"
+    return str(base / "bin" / "dbt")
+
+
+def pg_env_from_dsn(dsn: str) -> dict[str, str]:
+    """``PG*`` variables equivalent to a libpq DSN (URI or keyword form), for dbt's profile."""
+    from psycopg2.extensions import parse_dsn
+
+    parsed = parse_dsn(dsn)
+    return {env: str(parsed[key]) for key, env in DSN_TO_PG_ENV.items() if parsed.get(key)}
+
+
+def run_logged(operator: BaseOperator, argv: Sequence[str], env: Mapping[str, str]) -> int:
+    """Run ``argv``, copying its output line by line into the task log; return the exit code."""
+    operator.log.info("Running: %s", " ".join(argv))
+    with subprocess.Popen(
+        list(argv),
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            operator.log.info("%s", line.rstrip("\n"))
+        return proc.wait()
+
+
+class LocalLoadOperator(BaseOperator):
+    """Runs ``imdb-load <dataset>`` locally and returns its JSON summary as the XCom."""
+
+    def __init__(self, *, dataset: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dataset = dataset
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        conf = cfg.load(with_variables=True)
+        job = next(j for j in LOAD_JOBS if j.dataset.name == self.dataset)
+        env = {**os.environ, "IMDB_BASE_URL": conf.base_url, "IMDB_SCHEMA": conf.schema}
+        with tempfile.TemporaryDirectory(prefix="imdb-load-") as tmp:
+            result_file = Path(tmp) / "result.json"
+            code = run_logged(self, [loader_command(), *job.arguments(str(result_file))], env)
+            if code in PERMANENT_LOADER_EXIT_CODES:
+                raise AirflowFailException(f"imdb-load {self.dataset} failed with exit code {code}; no retry")
+            if code != 0:
+                raise AirflowException(f"imdb-load {self.dataset} failed with exit code {code}")
+            try:
+                result: dict[str, Any] = json.loads(result_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise AirflowException(f"imdb-load {self.dataset}: unreadable result file: {exc}") from exc
+        return result
+
+
+class LocalDbtOperator(BaseOperator):
+    """Runs ``dbt build`` then ``dbt source freshness`` locally."""
+
+    def execute(self, context: Any) -> None:
+        conf = cfg.load(with_variables=True)
+        project_dir = conf.dbt_project_dir or str(REPO_ROOT / "dbt")
+        target_path = os.environ.get("IMDB_DBT_TARGET_PATH", "").strip() or None
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        dsn = env.get("IMDB_DSN", "").strip()
+        if dsn:
+            env.update(pg_env_from_dsn(dsn))
+        argv = ["/bin/sh", "-c", DBT_SCRIPT, dbt_command(), *dbt_arguments(project_dir, target_path)]
+        code = run_logged(self, argv, env)
+        if code != 0:
+            raise AirflowException(f"dbt failed with exit code {code}")
+
+
+def load_operator(conf: cfg.PipelineConfig, job: LoadJob, **task_kwargs: Any) -> LocalLoadOperator:
+    return LocalLoadOperator(task_id=job.task_id, dataset=job.dataset.name, **task_kwargs)
+
+
+def dbt_operator(conf: cfg.PipelineConfig, **task_kwargs: Any) -> LocalDbtOperator:
+    return LocalDbtOperator(task_id=DBT_TASK_ID, **task_kwargs)
