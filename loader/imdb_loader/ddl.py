@@ -1,0 +1,72 @@
+"""SQL derived from the dataset registry. Identifiers are always quoted by psycopg2.sql."""
+
+from __future__ import annotations
+
+from psycopg2 import sql
+
+from imdb_loader.datasets import NULL_MARKER, Dataset
+
+# COPY options that store every IMDb byte as it is. Text format would turn "\t", "\n",
+# "\\" and a line "\." into something else; CSV with a quote byte that IMDb never
+# uses leaves backslashes and double quotes alone, and only an unquoted "\N" is NULL.
+COPY_QUOTE = "\x01"
+COPY_OPTIONS = sql.SQL("(FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL {null}, ENCODING 'UTF8')").format(
+    null=sql.Literal(NULL_MARKER)
+)
+
+
+def qualified(schema: str, table: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def create_table(ds: Dataset, schema: str, table: str) -> sql.Composed:
+    cols = sql.SQL(", ").join(
+        sql.SQL("{} {}{}").format(
+            sql.Identifier(c.name), sql.SQL(c.pg_type), sql.SQL("" if c.nullable else " NOT NULL")
+        )
+        for c in ds.columns
+    )
+    return sql.SQL("CREATE TABLE {} ({})").format(qualified(schema, table), cols)
+
+
+def create_staging_table(ds: Dataset, table: str) -> sql.Composed:
+    """All-text twin with the source line number, for the careful path."""
+    cols = sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c.name)) for c in ds.columns)
+    return sql.SQL("CREATE TEMP TABLE {} (line_number bigint NOT NULL, {}) ON COMMIT DROP").format(
+        sql.Identifier(table), cols
+    )
+
+
+def comments(ds: Dataset, schema: str, table: str) -> list[sql.Composed]:
+    target = qualified(schema, table)
+    out = [sql.SQL("COMMENT ON TABLE {} IS {}").format(target, sql.Literal(f"IMDb {ds.file_name}: {ds.description}"))]
+    for col in ds.columns:
+        out.append(
+            sql.SQL("COMMENT ON COLUMN {}.{} IS {}").format(
+                target, sql.Identifier(col.name), sql.Literal(f"{col.source}: {col.description}")
+            )
+        )
+    return out
+
+
+def copy_from_stdin(ds: Dataset, target: sql.Composable, *, freeze: bool, line_numbers: bool = False) -> sql.Composed:
+    names = (["line_number"] if line_numbers else []) + list(ds.column_names)
+    cols = sql.SQL(", ").join(sql.Identifier(n) for n in names)
+    options = COPY_OPTIONS
+    if freeze:
+        options = sql.SQL("(FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL {null}, ENCODING 'UTF8', FREEZE)").format(
+            null=sql.Literal(NULL_MARKER)
+        )
+    return sql.SQL("COPY {} ({}) FROM STDIN WITH {}").format(target, cols, options)
+
+
+def key_columns(ds: Dataset) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(c) for c in ds.primary_key)
+
+
+def primary_key_name(ds: Dataset) -> str:
+    return f"{ds.table}_pkey"
+
+
+def index_name(ds: Dataset, columns: tuple[str, ...]) -> str:
+    return f"{ds.table}_{'_'.join(columns)}_idx"

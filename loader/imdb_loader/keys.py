@@ -1,0 +1,107 @@
+"""Primary key and secondary indexes, built after the data is in.
+
+If the fast path loaded duplicate keys, the later copies are moved to load_rejects.
+Their source line numbers come from the heap itself: a single COPY into a fresh table
+fills pages in file order and offsets 1..n within each page, so a row's line number is
+1 (the header) + rows in earlier pages + its offset in its page.
+"""
+
+from __future__ import annotations
+
+import psycopg2.errors
+from psycopg2 import sql
+from psycopg2.extensions import connection as Connection
+
+from imdb_loader import ddl
+from imdb_loader.audit import Audit
+from imdb_loader.config import LoadConfig
+from imdb_loader.datasets import NULL_MARKER, Dataset
+from imdb_loader.logs import DatasetLog
+
+KEPT_DUPLICATES = 10_000
+
+
+def add_keys(
+    conn: Connection, ds: Dataset, cfg: LoadConfig, fresh: str, run_id: str, audit: Audit, log: DatasetLog
+) -> int:
+    """Build keys on the fresh table; returns how many duplicate rows were removed."""
+    table = ddl.qualified(cfg.schema, fresh)
+    add_pk = sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY ({})").format(
+        table, sql.Identifier(f"{fresh}_pkey"[:63]), ddl.key_columns(ds)
+    )
+    removed = 0
+    with conn.cursor() as cur:
+        cur.execute("SET LOCAL maintenance_work_mem = %s", (cfg.maintenance_work_mem,))
+        cur.execute("SAVEPOINT add_pk")
+        try:
+            cur.execute(add_pk)
+        except psycopg2.errors.UniqueViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT add_pk")
+            removed = _remove_duplicates(conn, ds, table, run_id, audit)
+            log.warning("removed %s rows with a duplicate primary key (%s)", f"{removed:,}", ", ".join(ds.primary_key))
+            cur.execute(add_pk)
+        for columns in ds.indexes:
+            cur.execute(
+                sql.SQL("CREATE INDEX {} ON {} ({})").format(
+                    sql.Identifier(f"{fresh}_{'_'.join(columns)}_idx"[:63]), table,
+                    sql.SQL(", ").join(sql.Identifier(c) for c in columns),
+                )
+            )
+    return removed
+
+
+def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_id: str, audit: Audit) -> int:
+    keys = ddl.key_columns(ds)
+    raw = sql.SQL("concat_ws(E'\\t', {})").format(
+        sql.SQL(", ").join(
+            sql.SQL("coalesce({}, {})").format(_as_source_text(ds, c), sql.Literal(NULL_MARKER))
+            for c in ds.column_names
+        )
+    )
+    query = sql.SQL(
+        """
+        WITH blocks AS (
+            SELECT (ctid::text::point)[0]::bigint AS blk, count(*) AS n FROM {t} GROUP BY 1
+        ), before AS (
+            SELECT blk, sum(n) OVER (ORDER BY blk) - n AS rows_before FROM blocks
+        ), dups AS (
+            SELECT ctid, {keys}, row_number() OVER w AS rn, first_value(ctid) OVER w AS first_ctid, {raw} AS raw
+            FROM {t} WHERE ({keys}) IN (SELECT {keys} FROM {t} GROUP BY {keys} HAVING count(*) > 1)
+            WINDOW w AS (PARTITION BY {keys} ORDER BY ctid)
+        ), located AS (
+            SELECT d.*, b.rows_before + (d.ctid::text::point)[1]::bigint + 1 AS line_number,
+                   fb.rows_before + (d.first_ctid::text::point)[1]::bigint + 1 AS first_line
+            FROM dups d
+            JOIN before b ON b.blk = (d.ctid::text::point)[0]::bigint
+            JOIN before fb ON fb.blk = (d.first_ctid::text::point)[0]::bigint
+        ), deleted AS (
+            DELETE FROM {t} USING located l WHERE {t}.ctid = l.ctid AND l.rn > 1 RETURNING l.*
+        )
+        SELECT line_number, first_line, {key_text}, raw FROM deleted ORDER BY line_number
+        """
+    ).format(
+        t=table, keys=keys, raw=raw,
+        key_text=sql.SQL("concat_ws(',', {})").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
+        ),
+    )
+    with conn.cursor() as cur:
+        cur.execute(query)
+        rows = cur.fetchall()
+    key_names = ", ".join(ds.primary_key)
+    audit.add_rejects(
+        run_id, ds.name,
+        [
+            (int(line), f"duplicate key ({key_names})=({key}), first seen on line {first}", raw_line.encode())
+            for line, first, key, raw_line in rows[:KEPT_DUPLICATES]
+        ],
+    )
+    return len(rows)
+
+
+def _as_source_text(ds: Dataset, column: str) -> sql.Composable:
+    """The stored value as IMDb would write it (booleans as 0/1)."""
+    ident = sql.Identifier(column)
+    if ds.column(column).pg_type == "boolean":
+        return sql.SQL("({}::int)::text").format(ident)
+    return sql.SQL("{}::text").format(ident)
