@@ -1,0 +1,29 @@
+with
+
+source as (
+    select * from {{ source('imdb', 'title_principals') }}
+),
+
+deduplicated as (
+    -- One row per key, the same one on every run (ties broken on the whole row's text).
+    select distinct on (tconst, ordering) *
+    from source
+    order by tconst, ordering, source::text
+),
+
+renamed as (
+    select
+        tconst::text as title_id,
+        ordering::integer as billing_order,
+        nullif(nconst, '')::text as person_id,
+        nullif(category, '')::text as category,
+        nullif(job, '')::text as job,
+        {{ json_text_array('characters') }} as characters
+    from deduplicated
+),
+
+final as (
+    select * from renamed
+)
+
+select * from final
