@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS {rejects} (
     rejected_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS load_rejects_run_idx ON {rejects} (run_id, line_number);
-COMMENT ON TABLE {rejects} IS 'Rows imdb-load could not take as they are; raw_bytes is set when the line is not valid UTF-8.';
+COMMENT ON TABLE {rejects} IS
+    'Rows imdb-load could not take as they are; raw_bytes is set when the line is not valid UTF-8.';
 """
 
 # One cluster-wide key serialises first-time DDL between loaders starting together.
@@ -140,8 +141,16 @@ class Audit:
                 "error = %s, finished_at = now() WHERE run_id = %s"
             ).format(self.runs),
             (
-                status, v.etag, v.last_modified, v.content_length, bytes_downloaded, rows_loaded,
-                rows_rejected, json.dumps({k: round(s, 3) for k, s in phase_seconds.items()}), error, run_id,
+                status,
+                v.etag,
+                v.last_modified,
+                v.content_length,
+                bytes_downloaded,
+                rows_loaded,
+                rows_rejected,
+                json.dumps({k: round(s, 3) for k, s in phase_seconds.items()}),
+                error,
+                run_id,
             ),
         )
 
@@ -152,9 +161,8 @@ class Audit:
         values = []
         for line_number, reason, raw in rows:
             try:
-                text: str | None = raw.decode("utf-8")
-                if "\x00" in text:
-                    text = None
+                decoded = raw.decode("utf-8")
+                text: str | None = None if "\x00" in decoded else decoded
             except UnicodeDecodeError:
                 text = None
             values.append((run_id, dataset, line_number, reason, text, None if text is not None else raw))

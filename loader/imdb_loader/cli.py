@@ -47,23 +47,40 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="imdb-load", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="imdb-load",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("datasets", nargs="+", metavar="DATASET", help="IMDb dataset name (e.g. title.basics) or 'all'")
     p.add_argument("--dsn", default=None, help="PostgreSQL connection URI or keyword string [env IMDB_DSN]")
-    p.add_argument("--base-url", default=None, help=f"where the .tsv.gz files live [env IMDB_BASE_URL; {DEFAULT_BASE_URL}]")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help=f"where the .tsv.gz files live [env IMDB_BASE_URL; {DEFAULT_BASE_URL}]",
+    )
     p.add_argument("--schema", default=None, help=f"schema of the raw tables [env IMDB_SCHEMA; {DEFAULT_SCHEMA}]")
     p.add_argument("--force", action="store_true", help="load even if the source is unchanged")
     p.add_argument(
-        "--reject-limit", default=None, metavar="N|FRACTION",
+        "--reject-limit",
+        default=None,
+        metavar="N|FRACTION",
         help=f"fail when more rows are rejected: a count (100) or a fraction (0.01) [env IMDB_REJECT_LIMIT; "
         f"{DEFAULT_REJECT_LIMIT}]",
     )
     p.add_argument("--parallel", type=int, default=1, metavar="N", help="datasets to load at once (default 1)")
-    p.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("IMDB_LOG_FORMAT", "text"),
-                   help="text for people, json for cluster logs [env IMDB_LOG_FORMAT]")
-    p.add_argument("--result-file", type=Path, default=None,
-                   help="also write the outcome as JSON here (Airflow reads /airflow/xcom/return.json)")
+    p.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("IMDB_LOG_FORMAT", "text"),
+        help="text for people, json for cluster logs [env IMDB_LOG_FORMAT]",
+    )
+    p.add_argument(
+        "--result-file",
+        type=Path,
+        default=None,
+        help="also write the outcome as JSON here (Airflow reads /airflow/xcom/return.json)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log each phase as it starts")
     p.add_argument("--version", action="version", version=f"imdb-load {__version__}")
     return p
@@ -74,8 +91,10 @@ def summary_line(result: LoadResult) -> str:
         return f"{result.dataset}: unchanged, skipped ({result.seconds:.2f}s)"
     if result.status == "loaded":
         rate = result.rows / max(result.seconds, 1e-6)
-        return (f"{result.dataset}: loaded {result.rows:,} rows, {result.rejected:,} rejected, "
-                f"{result.seconds:.1f}s, {rate:,.0f} rows/s")
+        return (
+            f"{result.dataset}: loaded {result.rows:,} rows, {result.rejected:,} rejected, "
+            f"{result.seconds:.1f}s, {rate:,.0f} rows/s"
+        )
     error = result.error or "unknown error"
     return error if error.startswith(result.dataset) else f"{result.dataset}: {error}"
 
@@ -97,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.parallel < 1:
             raise ConfigError(f"parallel: must be at least 1, got {args.parallel}")
         cfg = LoadConfig.from_env(
-            dsn=args.dsn, base_url=args.base_url, schema=args.schema, force=args.force or None,
+            dsn=args.dsn,
+            base_url=args.base_url,
+            schema=args.schema,
+            force=args.force or None,
             reject_limit=RejectLimit.parse(args.reject_limit) if args.reject_limit else None,
         )
     except (ConfigError, datasets.UnknownDatasetError) as exc:
@@ -107,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     results = load_many(chosen, cfg, parallel=args.parallel)
     for result in results:
         (log.error if result.status == "failed" else log.info)(
-            summary_line(result), extra={"dataset": result.dataset, "status": result.status, "rows": result.rows}
+            summary_line(result),
+            extra={"dataset": result.dataset, "status": result.status, "rows": result.rows},
         )
     if args.result_file is not None:
         write_result_file(args.result_file, results)

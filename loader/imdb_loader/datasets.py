@@ -80,7 +80,7 @@ class Dataset:
 
     def column(self, name: str) -> Column:
         for col in self.columns:
-            if col.name == name or col.source == name:
+            if name in (col.name, col.source):
                 return col
         raise KeyError(f"{self.name} has no column {name!r}")
 

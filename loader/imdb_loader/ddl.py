@@ -54,9 +54,9 @@ def copy_from_stdin(ds: Dataset, target: sql.Composable, *, freeze: bool, line_n
     cols = sql.SQL(", ").join(sql.Identifier(n) for n in names)
     options = COPY_OPTIONS
     if freeze:
-        options = sql.SQL("(FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL {null}, ENCODING 'UTF8', FREEZE)").format(
-            null=sql.Literal(NULL_MARKER)
-        )
+        options = sql.SQL(
+            "(FORMAT csv, DELIMITER E'\\t', QUOTE E'\\x01', NULL {null}, ENCODING 'UTF8', FREEZE)"
+        ).format(null=sql.Literal(NULL_MARKER))
     return sql.SQL("COPY {} ({}) FROM STDIN WITH {}").format(target, cols, options)
 
 

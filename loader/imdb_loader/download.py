@@ -135,12 +135,14 @@ class HttpSource:
             delay = self._backoff(attempt, response)
             log.warning(
                 "%s: %s; retrying in %.1fs (attempt %d of %d)",
-                self.url, last_problem, delay, attempt + 1, self.settings.max_attempts,
+                self.url,
+                last_problem,
+                delay,
+                attempt + 1,
+                self.settings.max_attempts,
             )
             self.sleep(delay)
-        raise SourceUnavailableError(
-            f"{self.url}: gave up after {self.settings.max_attempts} attempts: {last_problem}"
-        )
+        raise SourceUnavailableError(f"{self.url}: gave up after {self.settings.max_attempts} attempts: {last_problem}")
 
     def open(self, previous: SourceVersion | None, force: bool) -> tuple[SourceVersion, requests.Response | None]:
         """(version, response); response is None when the source is unchanged."""
@@ -201,9 +203,7 @@ class HttpSource:
             log.warning("%s: %s; resuming at byte %d", self.url, problem, received)
             current = self._resume(version, received)
         if expected is not None and received != expected:
-            raise SourceUnavailableError(
-                f"{self.url}: received {received} bytes but Content-Length said {expected}"
-            )
+            raise SourceUnavailableError(f"{self.url}: received {received} bytes but Content-Length said {expected}")
 
     def _resume(self, version: SourceVersion, offset: int) -> requests.Response:
         headers = {"Range": f"bytes={offset}-"}

@@ -21,7 +21,7 @@ from imdb_loader.logs import DatasetLog
 KEPT_DUPLICATES = 10_000
 
 
-def add_keys(
+def add_keys(  # noqa: PLR0917 - one call site, each argument a different thing
     conn: Connection, ds: Dataset, cfg: LoadConfig, fresh: str, run_id: str, audit: Audit, log: DatasetLog
 ) -> int:
     """Build keys on the fresh table; returns how many duplicate rows were removed."""
@@ -43,7 +43,8 @@ def add_keys(
         for columns in ds.indexes:
             cur.execute(
                 sql.SQL("CREATE INDEX {} ON {} ({})").format(
-                    sql.Identifier(f"{fresh}_{'_'.join(columns)}_idx"[:63]), table,
+                    sql.Identifier(f"{fresh}_{'_'.join(columns)}_idx"[:63]),
+                    table,
                     sql.SQL(", ").join(sql.Identifier(c) for c in columns),
                 )
             )
@@ -80,7 +81,9 @@ def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_i
         SELECT line_number, first_line, {key_text}, raw FROM deleted ORDER BY line_number
         """
     ).format(
-        t=table, keys=keys, raw=raw,
+        t=table,
+        keys=keys,
+        raw=raw,
         key_text=sql.SQL("concat_ws(',', {})").format(
             sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
         ),
@@ -90,7 +93,8 @@ def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_i
         rows = cur.fetchall()
     key_names = ", ".join(ds.primary_key)
     audit.add_rejects(
-        run_id, ds.name,
+        run_id,
+        ds.name,
         [
             (int(line), f"duplicate key ({key_names})=({key}), first seen on line {first}", raw_line.encode())
             for line, first, key, raw_line in rows[:KEPT_DUPLICATES]

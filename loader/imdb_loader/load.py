@@ -14,10 +14,12 @@ server throws the half-built table away.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +39,12 @@ from imdb_loader.errors import (
     DatabaseError,
     LoaderError,
     SourceChangedError,
-    SourceFormatError,
     TooManyRejectsError,
 )
+from imdb_loader.keys import add_keys
 from imdb_loader.logs import DatasetLog
 from imdb_loader.progress import Progress, human_rate
-from imdb_loader.rows import careful_rows, check_header
+from imdb_loader.rows import careful_rows, check_header, typed_insert_sql
 from imdb_loader.stream import PipeReader
 from imdb_loader.swap import swap_in
 
@@ -66,9 +68,15 @@ class LoadResult:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "dataset": self.dataset, "status": self.status, "run_id": self.run_id, "rows": self.rows,
-            "rejected": self.rejected, "seconds": round(self.seconds, 3), "bytes": self.compressed_bytes,
-            "phases": {k: round(v, 3) for k, v in self.phases.items()}, "error": self.error,
+            "dataset": self.dataset,
+            "status": self.status,
+            "run_id": self.run_id,
+            "rows": self.rows,
+            "rejected": self.rejected,
+            "seconds": round(self.seconds, 3),
+            "bytes": self.compressed_bytes,
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "error": self.error,
         }
 
 
@@ -82,7 +90,11 @@ def advisory_key(schema: str, ds: Dataset) -> str:
 
 def connect(dsn: str, autocommit: bool) -> Connection:
     conn = psycopg2.connect(
-        dsn, application_name="imdb-load", keepalives=1, keepalives_idle=30, keepalives_interval=10,
+        dsn,
+        application_name="imdb-load",
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
         keepalives_count=3,
     )
     conn.set_client_encoding("UTF8")
@@ -199,9 +211,14 @@ class DatasetLoad:
     def _finish_audit(self, status: str, rows: int | None, error: str | None = None) -> None:
         try:
             self.audit.finish(
-                self.run_id, status=status, version=self.version,
-                bytes_downloaded=self.source.stats.compressed_bytes, rows_loaded=rows,
-                rows_rejected=self.rejected, phase_seconds=self.phases, error=error,
+                self.run_id,
+                status=status,
+                version=self.version,
+                bytes_downloaded=self.source.stats.compressed_bytes,
+                rows_loaded=rows,
+                rows_rejected=self.rejected,
+                phase_seconds=self.phases,
+                error=error,
             )
         except psycopg2.Error as exc:
             self.log.error("could not record the run's outcome in load_runs: %s", one_line(exc))
@@ -209,10 +226,8 @@ class DatasetLoad:
     def _close(self) -> None:
         for conn in (self._work, self._audit_conn):
             if conn is not None and not conn.closed:
-                try:
+                with suppress(psycopg2.Error):
                     conn.close()
-                except psycopg2.Error:
-                    pass
 
     def _check_and_load(self) -> int | None:
         """Rows now live, or None when the source is unchanged."""
@@ -221,7 +236,8 @@ class DatasetLoad:
             self.version, response = self.source.open(previous, self.cfg.force)
         if response is None:
             self.log.info(
-                "unchanged since the last load (%s); skipped", self.version.describe(),
+                "unchanged since the last load (%s); skipped",
+                self.version.describe(),
                 extra={"phase": "check", "status": "unchanged"},
             )
             return None
@@ -259,7 +275,9 @@ class DatasetLoad:
             swap_in(self.work, self.ds, self.cfg, self.fresh, self.log)
         self.log.info(
             "loaded %s rows (%s rejected) in %.1fs: %srows/s",
-            f"{loaded:,}", f"{self.rejected:,}", sum(self.phases.values()),
+            f"{loaded:,}",
+            f"{self.rejected:,}",
+            sum(self.phases.values()),
             human_rate(loaded / max(self.phases.get("copy", 0.0), 1e-6)),
             extra={"phase": "done", "rows": loaded, "status": "loaded"},
         )
@@ -267,18 +285,29 @@ class DatasetLoad:
 
     # -- copy paths ---------------------------------------------------------------------------
 
-    def _reader(self, response: Any) -> PipeReader:
+    def _reader(self, response: Any, *, refuse_quote_byte: bool) -> PipeReader:
+        """The body as lines, header checked. The fast path refuses the COPY quote byte,
+        which CSV mode would silently strip; the careful path quotes it instead."""
         assert self.version is not None
         version = self.version
         reader = PipeReader(lambda: gunzip(self.source.chunks(response, version), self.url))
         progress = Progress(
-            self.log, version.content_length, lambda: self.source.stats.compressed_bytes, self.cfg.progress_every_s
+            self.log,
+            version.content_length,
+            lambda: self.source.stats.compressed_bytes,
+            self.cfg.progress_every_s,
         )
-        reader.on_chunk = lambda chunk: progress.tick(reader.newlines, reader.bytes_read)
-        header = reader.readline()
+        quote = ddl.COPY_QUOTE.encode()
+
+        def on_chunk(chunk: bytes) -> None:
+            if refuse_quote_byte and quote in chunk:
+                raise BadRowsFound("a field contains the byte 0x01, which the fast path cannot pass through")
+            progress.tick(reader.newlines, reader.bytes_read)
+
+        reader.on_chunk = on_chunk
         try:
-            check_header(self.ds, header, self.url)
-        except SourceFormatError:
+            check_header(self.ds, reader.readline(), self.url)
+        except BaseException:
             reader.close()
             raise
         return reader
@@ -291,23 +320,18 @@ class DatasetLoad:
 
     def _fast_copy(self, response: Any) -> int:
         with self.phase("copy"):
-            reader = self._reader(response)
-            previous_hook = reader.on_chunk
-
-            def refuse_quote_byte(chunk: bytes) -> None:
-                if ddl.COPY_QUOTE.encode() in chunk:
-                    raise BadRowsFound("a field contains the byte 0x01, which the fast path reserves")
-                if previous_hook is not None:
-                    previous_hook(chunk)
-
-            reader.on_chunk = refuse_quote_byte
+            reader = self._reader(response, refuse_quote_byte=True)
             try:
                 self._create_fresh()
                 with self.work.cursor() as cur:
                     target = ddl.qualified(self.cfg.schema, self.fresh)
                     cur.copy_expert(ddl.copy_from_stdin(self.ds, target, freeze=True), reader, size=COPY_READ_SIZE)
-            except (psycopg2.DataError, psycopg2.errors.BadCopyFileFormat) as exc:
-                raise BadRowsFound(f"PostgreSQL refused a row ({copy_error_where(exc)})") from exc
+            except psycopg2.Error as exc:
+                if reader.failure is not None:
+                    raise reader.failure from None
+                if isinstance(exc, psycopg2.DataError | psycopg2.errors.BadCopyFileFormat):
+                    raise BadRowsFound(f"PostgreSQL refused a row ({copy_error_where(exc)})") from exc
+                raise
             finally:
                 reader.close()
             return reader.lines - 1
@@ -315,46 +339,51 @@ class DatasetLoad:
     def _careful_copy(self, response: Any) -> int:
         """Lines read (excluding the header); rejects recorded; good rows in the fresh table."""
         with self.phase("copy"):
-            reader = self._reader(response)
+            reader = self._reader(response, refuse_quote_byte=False)
             staging = f"_stage_{self.ds.table}"
             kept_limit = self.cfg.reject_limit.allowed(10**12) + KEPT_REJECTS_BEYOND_LIMIT
             try:
                 self._create_fresh()
                 with self.work.cursor() as cur:
                     cur.execute(ddl.create_staging_table(self.ds, staging))
-                    bad: list[tuple[int, str, bytes]] = []
-                    source = careful_rows(self.ds, reader, bad)
+                    source = careful_rows(self.ds, reader, keep=kept_limit)
                     cur.copy_expert(
                         ddl.copy_from_stdin(self.ds, sql.Identifier(staging), freeze=False, line_numbers=True),
-                        source, size=COPY_READ_SIZE,
+                        source,
+                        size=COPY_READ_SIZE,
                     )
-                    self._record_rejects(bad, kept_limit)
-                    self._record_rejects(self._typed_insert(cur, staging), kept_limit)
+                    self._record_rejects(source.rejects, source.rejected, kept_limit)
+                    typed_rejects, typed_count = self._typed_insert(cur, staging, kept_limit)
+                    self._record_rejects(typed_rejects, typed_count, kept_limit)
+            except psycopg2.Error:
+                if reader.failure is not None:
+                    raise reader.failure from None
+                raise
             finally:
                 reader.close()
             return reader.lines - 1
 
-    def _record_rejects(self, rows: list[tuple[int, str, bytes]], kept_limit: int) -> None:
+    def _record_rejects(self, rows: list[tuple[int, str, bytes]], count: int, kept_limit: int) -> None:
+        """Keep every reject of a load that passes, and the first limit+100 of one that fails."""
         room = max(kept_limit - self.rejected, 0)
         self.audit.add_rejects(self.run_id, self.ds.name, rows[:room])
-        self.rejected += len(rows)
+        self.rejected += count
 
-    def _typed_insert(self, cur: Any, staging: str) -> list[tuple[int, str, bytes]]:
-        """Move valid, first-seen rows into the fresh table; return the others as rejects."""
-        from imdb_loader.rows import typed_insert_sql
-
+    def _typed_insert(self, cur: Any, staging: str, keep: int) -> tuple[list[tuple[int, str, bytes]], int]:
+        """Move valid, first-seen rows into the fresh table; return (first rejects, reject count)."""
         statements = typed_insert_sql(self.ds, self.cfg.schema, self.fresh, staging)
         for stmt in statements.prepare:
             cur.execute(stmt)
         cur.execute(statements.insert)
-        cur.execute(statements.rejects)
-        return [(int(line), reason, raw.encode()) for line, reason, raw in cur.fetchall()]
+        cur.execute(statements.rejects, {"keep": keep})
+        rows = [(int(line), reason, raw.encode()) for line, reason, raw in cur.fetchall()]
+        cur.execute(statements.count_rejects)
+        (count,) = cur.fetchone()
+        return rows, int(count)
 
     # -- keys, checks -------------------------------------------------------------------------
 
     def _build_keys(self, streamed: int) -> int:
-        from imdb_loader.keys import add_keys
-
         with self.phase("index"):
             removed = add_keys(self.work, self.ds, self.cfg, self.fresh, self.run_id, self.audit, self.log)
             self.rejected += removed
@@ -380,7 +409,10 @@ class DatasetLoad:
         if self.rejected:
             self.log.warning(
                 "%s rows rejected (limit %s); see %s.load_rejects where run_id = '%s'",
-                f"{self.rejected:,}", f"{allowed:,}", self.cfg.schema, self.run_id,
+                f"{self.rejected:,}",
+                f"{allowed:,}",
+                self.cfg.schema,
+                self.run_id,
             )
 
 
@@ -390,8 +422,6 @@ def copy_error_where(exc: psycopg2.Error) -> str:
     message = (diag.message_primary or str(exc)).strip()
     context = diag.context or ""
     # COPY counts from the first data line; the file has a header line before it.
-    import re
-
     match = re.search(r"line (\d+)(?:, column (\w+))?", context)
     if not match:
         return message
@@ -407,10 +437,13 @@ def one_line(exc: BaseException) -> str:
 def load_many(datasets: list[Dataset], cfg: LoadConfig, parallel: int = 1) -> list[LoadResult]:
     """Load datasets, ``parallel`` at a time; results in registry order."""
     log = logging.getLogger("imdb_loader.load")
-    log.info("loading %s into %s (schema %s)", ", ".join(d.name for d in datasets), describe_dsn(cfg.dsn), cfg.schema)
+    log.info(
+        "loading %s into %s (schema %s)",
+        ", ".join(d.name for d in datasets),
+        describe_dsn(cfg.dsn),
+        cfg.schema,
+    )
     if parallel <= 1 or len(datasets) == 1:
         return [DatasetLoad(ds, cfg).run() for ds in datasets]
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="imdb-load") as pool:
         return list(pool.map(lambda ds: DatasetLoad(ds, cfg).run(), datasets))

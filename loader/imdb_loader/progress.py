@@ -41,7 +41,15 @@ class Progress:
             eta_text = f", {fraction:.0%} of {self.total_compressed / 1e6:.1f} MB gz, ETA {eta:.0f}s"
         self.log.info(
             "copy: %s rows, %.1f MB read, %srows/s%s",
-            f"{rows:,}", uncompressed / 1e6, human_rate(rate), eta_text,
-            extra={"phase": "copy", "rows": rows, "mb": round(uncompressed / 1e6, 1),
-                   "rows_per_s": round(rate), "eta_s": None if eta is None else round(eta)},
+            f"{rows:,}",
+            uncompressed / 1e6,
+            human_rate(rate),
+            eta_text,
+            extra={
+                "phase": "copy",
+                "rows": rows,
+                "mb": round(uncompressed / 1e6, 1),
+                "rows_per_s": round(rate),
+                "eta_s": None if eta is None else round(eta),
+            },
         )

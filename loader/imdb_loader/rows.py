@@ -33,8 +33,7 @@ def check_header(ds: Dataset, header: bytes, url: str) -> None:
     if not detail:
         detail.append("same columns in another order")
     raise SourceFormatError(
-        f"{url}: the header changed ({'; '.join(detail)}): expected {' | '.join(ds.header)}; "
-        f"got {' | '.join(got)}"
+        f"{url}: the header changed ({'; '.join(detail)}): expected {' | '.join(ds.header)}; got {' | '.join(got)}"
     )
 
 
@@ -58,19 +57,21 @@ def csv_quote_fields(raw: bytes) -> bytes:
     """Quote the fields that contain the COPY quote byte, the CSV way."""
     out = []
     for value in raw.split(b"\t"):
-        if _QUOTE in value:
-            value = _QUOTE + value.replace(_QUOTE, _QUOTE + _QUOTE) + _QUOTE
-        out.append(value)
+        quoted = _QUOTE + value.replace(_QUOTE, _QUOTE + _QUOTE) + _QUOTE if _QUOTE in value else value
+        out.append(quoted)
     return b"\t".join(out)
 
 
 class careful_rows:  # noqa: N801 - reads like the function it replaces
     """File-like ``read()`` for COPY: good lines prefixed with their line number."""
 
-    def __init__(self, ds: Dataset, lines: Iterable[bytes], rejects: list[tuple[int, str, bytes]]) -> None:
+    def __init__(self, ds: Dataset, lines: Iterable[bytes], keep: int) -> None:
         self._lines = iter(lines)
         self._n_fields = len(ds.columns)
-        self._rejects = rejects
+        self._keep = keep
+        self.rejects: list[tuple[int, str, bytes]] = []
+        """The first ``keep`` rejected lines; ``rejected`` counts them all."""
+        self.rejected = 0
         self._line_number = 1  # the header was line 1
         self._done = False
 
@@ -84,7 +85,9 @@ class careful_rows:  # noqa: N801 - reads like the function it replaces
             raw = line[:-1] if line.endswith(b"\n") else line
             problem = line_problem(raw, self._n_fields)
             if problem is not None:
-                self._rejects.append((self._line_number, problem, raw))
+                self.rejected += 1
+                if len(self.rejects) < self._keep:
+                    self.rejects.append((self._line_number, problem, raw))
                 continue
             if _QUOTE in raw:
                 raw = csv_quote_fields(raw)
@@ -102,6 +105,8 @@ class TypedInsert:
     prepare: list[sql.Composed]
     insert: sql.Composed
     rejects: sql.Composed
+    """The first ``%(keep)s`` rejected rows."""
+    count_rejects: sql.Composed
 
 
 def _reason_exprs(ds: Dataset) -> list[sql.Composed]:
@@ -126,9 +131,7 @@ def _reason_exprs(ds: Dataset) -> list[sql.Composed]:
 
 def typed_insert_sql(ds: Dataset, schema: str, fresh: str, staging: str) -> TypedInsert:
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
-    casts = sql.SQL(", ").join(
-        sql.SQL("{}::{}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in ds.columns
-    )
+    casts = sql.SQL(", ").join(sql.SQL("{}::{}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in ds.columns)
     keys = ddl.key_columns(ds)
     raw = sql.SQL("concat_ws(E'\\t', {})").format(
         sql.SQL(", ").join(
@@ -139,9 +142,9 @@ def typed_insert_sql(ds: Dataset, schema: str, fresh: str, staging: str) -> Type
         sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
     )
     prepare = [
-        sql.SQL("CREATE TEMP TABLE _checked ON COMMIT DROP AS SELECT s.*, concat_ws('; ', {}) AS reason FROM {} s").format(
-            sql.SQL(", ").join(_reason_exprs(ds)), sql.Identifier(staging)
-        ),
+        sql.SQL(
+            "CREATE TEMP TABLE _checked ON COMMIT DROP AS SELECT s.*, concat_ws('; ', {}) AS reason FROM {} s"
+        ).format(sql.SQL(", ").join(_reason_exprs(ds)), sql.Identifier(staging)),
         sql.SQL(
             "CREATE TEMP TABLE _ranked ON COMMIT DROP AS SELECT c.*, row_number() OVER w AS rn, "
             "first_value(line_number) OVER w AS first_line FROM _checked c WHERE reason = '' "
@@ -155,8 +158,12 @@ def typed_insert_sql(ds: Dataset, schema: str, fresh: str, staging: str) -> Type
         "SELECT line_number, reason, raw FROM ("
         " SELECT line_number, reason, {raw} AS raw FROM _checked WHERE reason <> ''"
         " UNION ALL"
-        " SELECT line_number, format('duplicate key (%s)=(%s), first seen on line %s', {key_names}, {key_text}, first_line),"
+        " SELECT line_number,"
+        "  format('duplicate key (%s)=(%s), first seen on line %s', {key_names}, {key_text}, first_line),"
         " {raw} FROM _ranked WHERE rn > 1"
-        ") r ORDER BY line_number"
+        ") r ORDER BY line_number LIMIT %(keep)s"
     ).format(raw=raw, key_names=sql.Literal(", ".join(ds.primary_key)), key_text=key_text)
-    return TypedInsert(prepare=prepare, insert=insert, rejects=rejects)
+    count_rejects = sql.SQL(
+        "SELECT (SELECT count(*) FROM _checked WHERE reason <> '') + (SELECT count(*) FROM _ranked WHERE rn > 1)"
+    )
+    return TypedInsert(prepare=prepare, insert=insert, rejects=rejects, count_rejects=count_rejects)

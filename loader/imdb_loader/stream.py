@@ -30,6 +30,7 @@ class PipeReader:
         self.bytes_read = 0
         self.newlines = 0
         self.ends_with_newline = True
+        self.failure: BaseException | None = None
         self.on_chunk: Callable[[bytes], None] | None = None
         self._thread = threading.Thread(target=self._run, args=(produce,), daemon=True, name="imdb-download")
         self._thread.start()
@@ -57,6 +58,15 @@ class PipeReader:
                 return
 
     def _next_chunk(self) -> bytes:
+        try:
+            return self._take_chunk()
+        except BaseException as exc:
+            # psycopg2 turns an exception raised inside read() into QueryCanceled;
+            # keep the original so the caller can report what really happened.
+            self.failure = exc
+            raise
+
+    def _take_chunk(self) -> bytes:
         if self._eof:
             return b""
         item = self._queue.get()

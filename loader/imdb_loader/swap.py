@@ -96,7 +96,11 @@ def swap_in(conn: Connection, ds: Dataset, cfg: LoadConfig, fresh: str, log: Dat
                 pause = random.uniform(0, min(2.0, 0.1 * attempt))  # noqa: S311 - jitter
                 log.warning(
                     "swap: %s.%s is in use by a reader; retrying (attempt %d of %d)",
-                    cfg.schema, ds.table, attempt, cfg.swap_attempts, extra={"phase": "swap"},
+                    cfg.schema,
+                    ds.table,
+                    attempt,
+                    cfg.swap_attempts,
+                    extra={"phase": "swap"},
                 )
                 time.sleep(pause)
                 waited += pause
