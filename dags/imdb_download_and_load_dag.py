@@ -40,8 +40,7 @@ RAW_ASSETS = {
     for job in LOAD_JOBS
 }
 MART_ASSETS = [
-    Asset(name=f"{cfg.MARTS_SCHEMA}.{mart}", uri=cfg.PipelineConfig.mart_asset_uri(mart))
-    for mart in cfg.MARTS
+    Asset(name=f"{cfg.MARTS_SCHEMA}.{mart}", uri=cfg.PipelineConfig.mart_asset_uri(mart)) for mart in cfg.MARTS
 ]
 
 with DAG(

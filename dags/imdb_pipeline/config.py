@@ -114,10 +114,10 @@ assert {f.name for f in fields(PipelineConfig)} == set(_ENV_NAMES), "PipelineCon
 Lookup = Callable[[str], str | None]
 
 
-def current_namespace(namespace_file: Path = SERVICE_ACCOUNT_NAMESPACE_FILE) -> str:
+def current_namespace(namespace_file: Path | None = None) -> str:
     """The namespace Airflow itself runs in, when it runs in a pod; else ``imdb``."""
     try:
-        found = namespace_file.read_text(encoding="utf-8").strip()
+        found = (namespace_file or SERVICE_ACCOUNT_NAMESPACE_FILE).read_text(encoding="utf-8").strip()
     except OSError:
         return FALLBACK_NAMESPACE
     return found or FALLBACK_NAMESPACE

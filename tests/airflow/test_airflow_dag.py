@@ -1,0 +1,125 @@
+"""The DAG file: imports cleanly, has the contract's task ids, wiring, scheduling and lineage."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from imdb_loader.datasets import DATASETS
+
+DAG_ID = "imdb_download_and_load_dag"
+LOAD_IDS = {ds.task_id for ds in DATASETS}
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    started = time.perf_counter()
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    print(f"\nDagBag parse of {DAGS_DIR}: {time.perf_counter() - started:.2f}s")
+    return bag
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+def test_dagbag_imports_without_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert set(dagbag.dag_ids) == {DAG_ID}
+
+
+def test_support_package_is_not_parsed_as_dags(dagbag):
+    parsed = {path.rsplit("/", 1)[-1] for path in dagbag.file_last_changed}
+    assert parsed == {"imdb_download_and_load_dag.py"}, "dags/.airflowignore must keep imdb_pipeline/ out"
+    assert (DAGS_DIR / "imdb_pipeline" / "config.py").exists()
+
+
+def test_task_ids_and_dependencies(dag):
+    assert set(dag.task_ids) == LOAD_IDS | {"dbt_needed", "dbt_build"}
+    gate = dag.get_task("dbt_needed")
+    assert gate.upstream_task_ids == LOAD_IDS
+    assert dag.get_task("dbt_build").upstream_task_ids == {"dbt_needed"}
+    for task_id in LOAD_IDS:
+        task = dag.get_task(task_id)
+        assert task.upstream_task_ids == set()
+        assert task.task_group.group_id == "loads"
+        assert task.pool == "imdb_loads"
+
+
+def test_scheduling_and_limits(dag):
+    assert dag.max_active_runs == 1
+    assert dag.catchup is False
+    assert dag.schedule == "@daily"
+    assert {"imdb", "dbt"} <= set(dag.tags)
+    assert dag.doc_md and "IMDb download and load" in dag.doc_md
+    assert dag.params["force_dbt"] is False
+    for task in dag.tasks:
+        assert task.retries >= 2, task.task_id
+        assert task.retry_exponential_backoff >= 2, task.task_id
+        assert task.max_retry_delay is not None, task.task_id
+    for ds in DATASETS:
+        timeout = dag.get_task(ds.task_id).execution_timeout
+        assert timeout is not None and timeout >= timedelta(hours=1)
+    heavy = [ds for ds in DATASETS if ds.heavy]
+    light = [ds for ds in DATASETS if not ds.heavy]
+    assert heavy and light
+    assert dag.get_task(heavy[0].task_id).execution_timeout > dag.get_task(light[0].task_id).execution_timeout
+    assert dag.get_task("dbt_build").execution_timeout is not None
+
+
+def test_lineage_assets(dag):
+    for ds in DATASETS:
+        (outlet,) = dag.get_task(ds.task_id).outlets
+        assert outlet.uri == f"postgres://imdb-warehouse-rw:5432/imdb/imdb_raw/{ds.table}"
+    dbt = dag.get_task("dbt_build")
+    marts = {a.uri.rsplit("/", 1)[-1] for a in dbt.outlets}
+    assert marts == {
+        "dim_titles",
+        "dim_people",
+        "bridge_title_genres",
+        "bridge_title_people",
+        "fct_title_ratings",
+        "title_recommendations",
+        "genre_year_trends",
+        "person_filmography",
+    }
+    assert all(a.uri.startswith("postgres://imdb-warehouse-rw:5432/imdb/imdb_marts/") for a in dbt.outlets)
+    assert len(dbt.inlets) == len(DATASETS)
+
+
+def test_dag_serializes(dag):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    data = DagSerialization.to_dict(dag)
+    restored = DagSerialization.from_dict(data)
+    assert set(restored.task_ids) == set(dag.task_ids)
+
+
+@pytest.mark.parametrize(
+    ("results", "force", "expected"),
+    [
+        ([{"status": "unchanged", "datasets": [{"status": "unchanged"}]}] * 7, False, False),
+        ([{"status": "unchanged", "datasets": [{"status": "unchanged"}]}] * 7, True, True),
+        (
+            [{"status": "unchanged", "datasets": [{"status": "unchanged"}]}] * 6
+            + [{"status": "loaded", "datasets": [{"status": "loaded"}]}],
+            False,
+            True,
+        ),
+        ([{"status": "unchanged", "datasets": [{"status": "unchanged"}]}] * 6 + [None], False, True),
+        ([{"status": "unchanged"}] * 7, False, False),
+        ([{"datasets": "garbage"}] * 7, False, True),
+    ],
+)
+def test_dbt_gate_decision(results, force, expected):
+    from imdb_pipeline.results import dbt_needed
+
+    run, why = dbt_needed(results, force=force)
+    assert run is expected, why
