@@ -159,7 +159,7 @@ def typed_insert_sql(ds: Dataset, schema: str, fresh: str, staging: str) -> Type
         " SELECT line_number, reason, {raw} AS raw FROM _checked WHERE reason <> ''"
         " UNION ALL"
         " SELECT line_number,"
-        "  format('duplicate key (%s)=(%s), first seen on line %s', {key_names}, {key_text}, first_line),"
+        "  format('duplicate key (%%s)=(%%s), first seen on line %%s', {key_names}, {key_text}, first_line),"
         " {raw} FROM _ranked WHERE rn > 1"
         ") r ORDER BY line_number LIMIT %(keep)s"
     ).format(raw=raw, key_names=sql.Literal(", ".join(ds.primary_key)), key_text=key_text)
