@@ -46,7 +46,7 @@ def line_problem(raw: bytes, n_fields: int) -> str | None:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"invalid UTF-8 at byte {exc.start}"
+        return f"invalid UTF-8 at byte {exc.start + 1}"
     found = raw.count(b"\t") + 1
     if found != n_fields:
         return f"expected {n_fields} fields, found {found}"
