@@ -376,9 +376,7 @@ def _name_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
             professions = ""
         else:
             professions = ",".join(
-                dict.fromkeys(
-                    PROFESSIONS[int(r() ** 1.5 * len(PROFESSIONS))] for _ in range(1 + int(r() * 3))
-                )
+                dict.fromkeys(PROFESSIONS[int(r() ** 1.5 * len(PROFESSIONS))] for _ in range(1 + int(r() * 3)))
             )
         if r() < 0.12:
             known = NULL
@@ -422,10 +420,7 @@ def _title_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]
         runtime = NULL
         if r() < 0.35:
             runtime = str(max(1, int(_RUNTIME_MEAN.get(ttype, 25) * (0.4 + 1.2 * r()))))
-        line = (
-            f"{tconst(i)}\t{ttype}\t{primary}\t{original}\t{is_adult}\t{start}\t{end}\t{runtime}\t"
-            f"{_genres(rng)}\n"
-        )
+        line = f"{tconst(i)}\t{ttype}\t{primary}\t{original}\t{is_adult}\t{start}\t{end}\t{runtime}\t{_genres(rng)}\n"
         yield line
         if dirt.duplicate(i):
             stats.duplicate_rows += 1
@@ -544,9 +539,7 @@ def _principal(rng: random.Random, ordering: int) -> tuple[str, str, str]:
     job, characters = NULL, NULL
     if category in ("actor", "actress", "self"):
         first = CHARACTERS[int(r() * len(CHARACTERS))]
-        characters = (
-            f'["{first}"]' if r() < 0.85 else f'["{first}","{CHARACTERS[int(r() * len(CHARACTERS))]}"]'
-        )
+        characters = f'["{first}"]' if r() < 0.85 else f'["{first}","{CHARACTERS[int(r() * len(CHARACTERS))]}"]'
         if r() < 0.1:
             characters = NULL
     elif category == "writer" and r() < 0.7:

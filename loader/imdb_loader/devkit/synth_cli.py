@@ -67,14 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"imdb-synth: {exc}", file=sys.stderr)
         return 2
     for f in files.values():
-        print(
-            f"{f.path}\t{f.rows} rows\t{f.bytes} bytes\t"
-            f"{f.duplicate_rows} duplicates\t{f.dangling_refs} dangling"
-        )
+        print(f"{f.path}\t{f.rows} rows\t{f.bytes} bytes\t{f.duplicate_rows} duplicates\t{f.dangling_refs} dangling")
     total_rows = sum(f.rows for f in files.values())
-    print(
-        f"wrote {len(files)} files, {total_rows} rows in {time.monotonic() - started:.1f}s", file=sys.stderr
-    )
+    print(f"wrote {len(files)} files, {total_rows} rows in {time.monotonic() - started:.1f}s", file=sys.stderr)
     return 0
 
 
