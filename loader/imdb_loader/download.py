@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 
 from imdb_loader import __version__
 from imdb_loader.config import HttpSettings
@@ -32,6 +33,7 @@ log = logging.getLogger("imdb_loader.download")
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _NETWORK_ERRORS = (
+    urllib3.exceptions.HTTPError,
     requests.ConnectionError,
     requests.Timeout,
     requests.exceptions.ChunkedEncodingError,
@@ -183,7 +185,9 @@ class HttpSource:
         resumes = 0
         while True:
             try:
-                for chunk in current.iter_content(chunk_size=self.settings.chunk_size):
+                # read1 returns what has arrived (up to chunk_size) instead of waiting
+                # for a full chunk, so a slow link still feeds COPY steadily.
+                while chunk := current.raw.read1(self.settings.chunk_size, decode_content=False):
                     received += len(chunk)
                     self.stats.compressed_bytes = received
                     yield chunk
