@@ -137,7 +137,8 @@ class RecordedRequest:
     headers: dict[str, str]
     status: int
     body_bytes: int = 0
-    """Body bytes actually sent (filled in when the response ends)."""
+    """Body bytes handed to the socket. Counted before each write, so once a client has the
+    whole body the count is final; a client that hangs up mid-body may be over-counted."""
     faults: list[str] = field(default_factory=list)
 
     def header(self, name: str) -> str | None:
@@ -314,6 +315,7 @@ class _Handler(BaseHTTPRequestHandler):
             record.faults.append(f"{THROTTLE}:{throttle.nbytes}")
             self._trickle(record, f, first, cut, throttle.nbytes)
         elif cut:
+            record.body_bytes = cut  # counted before sending: a client holding the body sees the count
             record.body_bytes = self.connection.sendfile(f, offset=first, count=cut)
         if how:
             self._hang_up(abruptly=how == DROP)
@@ -325,8 +327,8 @@ class _Handler(BaseHTTPRequestHandler):
             data = f.read(min(chunk, count))
             if not data:
                 break
-            self.wfile.write(data)
             record.body_bytes += len(data)
+            self.wfile.write(data)
             count -= len(data)
             time.sleep(len(data) / rate)
 
@@ -363,8 +365,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if not head:
-            self.wfile.write(body)
             record.body_bytes = len(body)
+            self.wfile.write(body)
 
     def _index(self, record: RecordedRequest, head: bool) -> None:
         names = sorted(p.name for p in self.server.directory.iterdir() if p.is_file() and not p.name.startswith("."))
