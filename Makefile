@@ -83,3 +83,7 @@ fmt: $(VENV)/.installed ## Format and auto-fix what ruff can.
 .PHONY: clean
 clean: ## Remove virtualenvs, caches and build output.
 	rm -rf $(VENV) .venvs .pytest_cache .mypy_cache .ruff_cache dbt/target dbt/logs build
+
+.PHONY: demo
+demo: setup ## Offline demo: synthetic IMDb -> local HTTP -> PostgreSQL 18 -> dbt, twice (DEMO_SCALE=0.01).
+	$(BIN)/python scripts/demo.py
