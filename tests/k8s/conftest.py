@@ -28,7 +28,15 @@ EXTRAS_VALUES: dict[str, Any] = {
             },
         },
     },
-    "airflow": {"dagPermissions": {"alice": ["imdb_download_and_load_dag"]}},
+    "airflow": {
+        "dagPermissions": {
+            "version": 2,
+            "users": {
+                "alice": ["imdb_download_and_load_dag"],
+                "bob": {"dags": {"imdb_download_and_load_dag": ["read", "trigger"]}},
+            },
+        }
+    },
 }
 
 

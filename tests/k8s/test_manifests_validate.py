@@ -52,13 +52,13 @@ def strict_structural(schema: Any) -> Any:
     return schema
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cnpg_validator(kind: str) -> jsonschema.Draft7Validator | None:
     path, _ = schema_path(CNPG_CRDS[kind])
     return None if path is None else jsonschema.Draft7Validator(strict_structural(crd_schema(path)))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kubernetes_validator(kind: str, api_version: str) -> jsonschema.Draft202012Validator:
     """kubernetes-validate's strict 1.33 schema for a kind, built once (its validate() re-reads
     the 1.4 MB definitions on every call)."""
