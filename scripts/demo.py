@@ -33,8 +33,20 @@ def banner(text: str) -> None:
 
 
 def run_loader(dsn: str, base_url: str, result_file: Path) -> dict[str, object]:
-    cmd = ["imdb-load", "all", "--parallel", "7", "--dsn", dsn, "--base-url", base_url, "--result-file", str(result_file)]
-    shown = " ".join(c if c != dsn else "<dsn>" for c in cmd)
+    beside = Path(sys.executable).parent / "imdb-load"
+    cmd = [
+        str(beside) if beside.exists() else "imdb-load",
+        "all",
+        "--parallel",
+        "7",
+        "--dsn",
+        dsn,
+        "--base-url",
+        base_url,
+        "--result-file",
+        str(result_file),
+    ]
+    shown = " ".join(["imdb-load", *(c if c != dsn else "<dsn>" for c in cmd[1:])])
     print(f"$ {shown}", flush=True)
     code = subprocess.run(cmd, check=False).returncode
     if code != 0:
@@ -52,8 +64,7 @@ def print_table(result: dict[str, object]) -> None:
         rate = r["rows"] / r["seconds"] if r["rows"] and r["seconds"] else 0
         total_rows += r["rows"]
         print(
-            f"{r['dataset']:<18}{r['status']:<11}{r['rows']:>12,}{r['rejected']:>9,}{r['seconds']:>9.2f}"
-            f"{rate:>12,.0f}"
+            f"{r['dataset']:<18}{r['status']:<11}{r['rows']:>12,}{r['rejected']:>9,}{r['seconds']:>9.2f}{rate:>12,.0f}"
         )
     print(f"{'total':<18}{'':<11}{total_rows:>12,}")
 
@@ -62,9 +73,11 @@ def pg_env(dsn: str) -> dict[str, str]:
     """libpq variables from a URI: what the CloudNativePG app secret gives a pod."""
     parts = urlsplit(dsn)
     return {
-        "PGHOST": parts.hostname or "localhost", "PGPORT": str(parts.port or 5432),
+        "PGHOST": parts.hostname or "localhost",
+        "PGPORT": str(parts.port or 5432),
         "PGDATABASE": unquote(parts.path.lstrip("/")) or "postgres",
-        "PGUSER": unquote(parts.username or ""), "PGPASSWORD": unquote(parts.password or ""),
+        "PGUSER": unquote(parts.username or ""),
+        "PGPASSWORD": unquote(parts.password or ""),
     }
 
 

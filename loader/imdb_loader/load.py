@@ -274,11 +274,12 @@ class DatasetLoad:
         with self.phase("swap"):
             swap_in(self.work, self.ds, self.cfg, self.fresh, self.log)
         self.log.info(
-            "loaded %s rows (%s rejected) in %.1fs: %srows/s",
+            "swapped in %s rows (%s rejected); download+copy %.1fs at %srows/s, keys %.1fs",
             f"{loaded:,}",
             f"{self.rejected:,}",
-            sum(self.phases.values()),
+            self.phases.get("copy", 0.0),
             human_rate(loaded / max(self.phases.get("copy", 0.0), 1e-6)),
+            self.phases.get("index", 0.0),
             extra={"phase": "done", "rows": loaded, "status": "loaded"},
         )
         return loaded

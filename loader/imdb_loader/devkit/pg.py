@@ -155,7 +155,9 @@ class ThrowawayPostgres:
         if self._account is None:
             return source
         probe = subprocess.run(
-            [str(source / "postgres"), "--version"], capture_output=True, check=False,
+            [str(source / "postgres"), "--version"],
+            capture_output=True,
+            check=False,
             **self._spawn_kwargs(),  # type: ignore[call-overload]
         )
         if probe.returncode == 0:
@@ -182,16 +184,41 @@ class ThrowawayPostgres:
         if self._account is not None:
             os.chown(pwfile, self._account.pw_uid, self._account.pw_gid)
         initdb = subprocess.run(
-            [str(bin_dir / "initdb"), "-D", str(data), "-U", self.user, "--pwfile", str(pwfile),
-             "-A", "scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-            capture_output=True, text=True, check=False, **self._spawn_kwargs(),  # type: ignore[call-overload]
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                self.user,
+                "--pwfile",
+                str(pwfile),
+                "-A",
+                "scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            **self._spawn_kwargs(),  # type: ignore[call-overload]
         )
         pwfile.unlink()
         if initdb.returncode != 0:
             raise HarnessError(f"initdb failed: {initdb.stderr.strip() or initdb.stdout.strip()}")
         self.port = self.port or free_port()
-        args = [str(bin_dir / "postgres"), "-D", str(data), "-c", f"port={self.port}",
-                "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.root}"]
+        args = [
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data),
+            "-c",
+            f"port={self.port}",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={self.root}",
+        ]
         for key, value in self.settings.items():
             args += ["-c", f"{key}={value}"]
         log = self.log_path.open("ab")
