@@ -8,6 +8,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import requests
 
 from imdb_loader import datasets as registry
-from imdb_loader.devkit.server import ImdbServer, parse_range, serve
+from imdb_loader.devkit.server import ImdbServer, parse_range, replace_file, serve
 
 BIG = "title.principals.tsv.gz"
 SMALL = "title.ratings.tsv.gz"
@@ -27,9 +28,12 @@ BIG_SIZE = 300_000
 def files(tmp_path: Path) -> Path:
     """Seven files of pseudo-random bytes (the server does not care what is inside)."""
     rng = random.Random(99)
+    an_hour_ago = time.time() - 3600  # like IMDb's files, written well before anyone asks
     for i, ds in enumerate(registry.DATASETS):
         size = BIG_SIZE if ds.file_name == BIG else 20_000 + i
-        (tmp_path / ds.file_name).write_bytes(rng.randbytes(size))
+        path = tmp_path / ds.file_name
+        path.write_bytes(rng.randbytes(size))
+        os.utime(path, (an_hour_ago, an_hour_ago))
     return tmp_path
 
 
@@ -128,18 +132,34 @@ def test_if_none_match_and_if_modified_since_give_304(server: ImdbServer) -> Non
 def test_replacing_a_file_changes_its_validators(server: ImdbServer, files: Path) -> None:
     url = server.url(SMALL)
     before = requests.get(url, timeout=10).headers
-    fresh = files / "fresh.part"
-    fresh.write_bytes(b"a new day at IMDb")
-    stat = (files / SMALL).stat()
-    os.utime(fresh, (stat.st_atime, stat.st_mtime + 86_400))
-    os.replace(fresh, files / SMALL)
+    replace_file(files / SMALL, b"a new day at IMDb")
     r = requests.get(url, headers={"If-None-Match": before["ETag"]}, timeout=10)
     assert r.status_code == 200 and r.content == b"a new day at IMDb"
     assert r.headers["ETag"] != before["ETag"]
     assert r.headers["Last-Modified"] != before["Last-Modified"]
-    stale_range = {"Range": "bytes=5-", "If-Range": before["ETag"]}
-    r = requests.get(url, headers=stale_range, timeout=10)
-    assert r.status_code == 200 and r.content == b"a new day at IMDb"
+    for stale in (before["ETag"], before["Last-Modified"]):
+        r = requests.get(url, headers={"Range": "bytes=5-", "If-Range": stale}, timeout=10)
+        assert r.status_code == 200 and r.content == b"a new day at IMDb", stale
+
+
+def test_replace_file_changes_last_modified_within_the_same_second(files: Path) -> None:
+    target = files / SMALL
+    os.utime(target, None)  # modified "now"
+    first = target.stat().st_mtime
+    replace_file(target, b"one")
+    second = target.stat().st_mtime
+    replace_file(target, files / BIG)
+    assert int(first) < int(second) < int(target.stat().st_mtime)
+    assert target.read_bytes() == (files / BIG).read_bytes()
+    assert sorted(p.name for p in files.iterdir()) == sorted(ds.file_name for ds in registry.DATASETS)
+
+
+def test_a_date_in_if_range_is_not_trusted_for_a_file_changed_this_second(server: ImdbServer, files: Path) -> None:
+    soon = time.time() + 30  # "just changed", with no race against the clock
+    os.utime(files / BIG, (soon, soon))
+    modified = requests.head(server.url(BIG), timeout=10).headers["Last-Modified"]
+    r = requests.get(server.url(BIG), headers={"Range": "bytes=100-", "If-Range": modified}, timeout=10)
+    assert r.status_code == 200, "a one-second date cannot prove a file modified just now is unchanged"
 
 
 # --------------------------------------------------------------------------- ranges

@@ -298,7 +298,10 @@ class _Handler(BaseHTTPRequestHandler):
         if if_range.startswith(('"', "W/")):
             return if_range == view.etag  # strong comparison; a weak tag never matches
         when = _parse_http_date(if_range)
-        return when is not None and int(view.mtime) == int(when)
+        # An HTTP date has one-second resolution, so it is only a strong validator for a file
+        # that has not changed within the last second (RFC 9110, 8.8.2.2).
+        settled = view.mtime < time.time() - 1
+        return when is not None and settled and int(view.mtime) == int(when)
 
     # ----------------------------------------------------------------- bodies
 
@@ -490,3 +493,20 @@ def serve(directory: Path | str, port: int = 0, host: str = "127.0.0.1") -> Iter
         yield server
     finally:
         server.stop()
+
+
+def replace_file(target: Path | str, content: bytes | Path | str) -> None:
+    """Replace ``target`` the way IMDb's daily refresh does, for tests.
+
+    Atomic (write beside it, then rename), so the file gets a new inode and ETag; its
+    mtime is set at least one second past the old one, so ``Last-Modified`` changes too
+    even when the test runs within the same second.
+    """
+    target = Path(target)
+    data = content if isinstance(content, bytes) else Path(content).read_bytes()
+    old_mtime = target.stat().st_mtime if target.exists() else 0.0
+    staging = target.with_name(f".{target.name}.replacing")
+    staging.write_bytes(data)
+    new_mtime = max(time.time(), int(old_mtime) + 1.0)
+    os.utime(staging, (new_mtime, new_mtime))
+    os.replace(staging, target)
