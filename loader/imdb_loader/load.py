@@ -51,6 +51,12 @@ from imdb_loader.swap import swap_in
 COPY_READ_SIZE = 1 << 18
 MAX_SOURCE_RESTARTS = 2
 KEPT_REJECTS_BEYOND_LIMIT = 100
+PHASE_DONE = {
+    "copy": "downloaded and copied into a fresh table",
+    "index": "built the primary key and indexes",
+    "analyze": "analyzed the new table",
+    "swap": "swapped the new table in",
+}
 
 
 @dataclass
@@ -128,7 +134,10 @@ class DatasetLoad:
         try:
             yield
         finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - started
+            took = time.monotonic() - started
+            self.phases[name] = self.phases.get(name, 0.0) + took
+        if name in PHASE_DONE:
+            self.log.info("%s: %s in %.2fs", name, PHASE_DONE[name], took, extra={"phase": name})
 
     @property
     def audit(self) -> Audit:

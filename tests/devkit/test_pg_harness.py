@@ -97,3 +97,35 @@ def test_external_server_is_used_as_is(monkeypatch: pytest.MonkeyPatch, pg_serve
 def test_with_database_rewrites_only_the_path() -> None:
     dsn = "postgresql://app:s3cr%40t@db.example:5432/imdb?sslmode=require"
     assert pg.with_database(dsn, "other") == "postgresql://app:s3cr%40t@db.example:5432/other?sslmode=require"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="already running as non-root: every other test covers that path")
+def test_harness_works_for_an_unprivileged_user(tmp_path) -> None:
+    """Started by a non-root user, the harness runs the server as that user, without any switch."""
+    import pwd
+
+    nobody = pwd.getpwnam(os.environ.get("IMDB_PG_RUN_AS", "nobody"))
+    script = (
+        "import os, psycopg2\n"
+        "from imdb_loader.devkit.pg import ThrowawayPostgres\n"
+        "with ThrowawayPostgres() as s:\n"
+        "    c = psycopg2.connect(s.dsn); cur = c.cursor(); cur.execute('select current_setting(%s)', ('server_version_num',))\n"
+        "    print(os.geteuid(), os.stat(f'/proc/{s.pid}').st_uid, cur.fetchone()[0])\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    os.chown(home, nobody.pw_uid, nobody.pw_gid)
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(home)}
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", script], user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+    except PermissionError as exc:  # pragma: no cover - depends on where the venv lives
+        pytest.skip(f"{nobody.pw_name} cannot run this venv's python: {exc}")
+    if "Permission denied" in out.stderr and "python" in out.stderr.lower():  # pragma: no cover
+        pytest.skip(f"{nobody.pw_name} cannot read this checkout: {out.stderr.strip().splitlines()[-1]}")
+    assert out.returncode == 0, out.stderr
+    euid, server_uid, version = out.stdout.split()
+    assert int(euid) == int(server_uid) == nobody.pw_uid
+    assert int(version) // 10000 == 18
