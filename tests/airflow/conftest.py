@@ -24,6 +24,7 @@ BIN_DIR = Path(sys.executable).parent
 
 _HOME = Path(tempfile.mkdtemp(prefix="imdb-airflow-home-"))
 _DB = _HOME / "airflow.db"
+_PRISTINE_DB = _HOME / "pristine.db"
 
 AIRFLOW_ENV = {
     "AIRFLOW_HOME": str(_HOME),
@@ -36,6 +37,8 @@ AIRFLOW_ENV = {
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
     "IMDB_PIPELINE_RUNNER": "kubernetes",
 }
+# Subprocesses (the airflow CLI) find the security manager the way the image does: on PYTHONPATH.
+AIRFLOW_ENV["PYTHONPATH"] = os.pathsep.join(filter(None, [str(AIRFLOW_PKG_DIR), os.environ.get("PYTHONPATH")]))
 os.environ.update(AIRFLOW_ENV)
 for path in (DAGS_DIR, AIRFLOW_PKG_DIR):
     if str(path) not in sys.path:
@@ -71,14 +74,13 @@ def airflow_home() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def airflow_db(airflow_home: Path) -> Path:
-    """A migrated sqlite metadata database (migrated once per session); its path."""
+    """The session's migrated sqlite metadata database (migrated once per session); its path."""
     run_airflow("db", "migrate")
+    shutil.copy2(_DB, _PRISTINE_DB)
     return _DB
 
 
 @pytest.fixture(scope="session")
-def migrated_db_copy(airflow_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A pristine copy of the migrated database, to clone for tests that need their own."""
-    pristine = tmp_path_factory.mktemp("airflow-db") / "pristine.db"
-    shutil.copy2(airflow_db, pristine)
-    return pristine
+def migrated_db_copy(airflow_db: Path) -> Path:
+    """A copy of the database as it was right after migration, before any test wrote to it."""
+    return _PRISTINE_DB

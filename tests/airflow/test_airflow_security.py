@@ -1,0 +1,234 @@
+"""The per-user DAG security manager, through the real FAB auth manager and the REST API.
+
+One FAB app per module (sqlite metadata in the session's Airflow home), three tiny DAGs
+serialized by the real ``airflow dags reserialize``, users created through the security manager.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DAG_IDS = ("dag_a", "dag_b", "dag_c")
+TINY_DAG = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1)):
+    EmptyOperator(task_id="noop")
+"""
+INITIAL = {
+    "version": 2,
+    "users": {
+        "alice": ["dag_a"],
+        "bob": {"dags": {"dag_b": ["read", "trigger"], "dag_c": []}},
+        "dave": {"dags": {"dag_c": ["edit"]}},
+        "ghost": ["dag_a"],
+        "admin": ["dag_a"],
+        "erin": ["dag_a", "no_such_dag"],
+    },
+}
+# (user, starting role). carol is not in the file: she must keep what she had.
+USERS = [
+    ("alice", "Viewer"),
+    ("bob", "User"),
+    ("dave", "Op"),
+    ("admin", "Admin"),
+    ("carol", "Viewer"),
+    ("erin", "Public"),
+]
+
+
+class Api:
+    """A REST client that logs in through FAB's /auth/token, like the UI does."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    def headers(self, user: str) -> dict[str, str]:
+        response = self.client.post("/auth/token", json={"username": user, "password": f"pw-{user}"})
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    def listed_dags(self, user: str) -> list[str] | int:
+        response = self.client.get("/api/v2/dags", headers=self.headers(user))
+        if response.status_code != 200:
+            return response.status_code
+        return sorted(d["dag_id"] for d in response.json()["dags"])
+
+    def access(self, user: str, dag_id: str) -> dict[str, int]:
+        """HTTP status of reading, editing (pause) and triggering ``dag_id`` as ``user``."""
+        headers = self.headers(user)
+        return {
+            "read": self.client.get(f"/api/v2/dags/{dag_id}", headers=headers).status_code,
+            "edit": self.client.patch(f"/api/v2/dags/{dag_id}", json={"is_paused": True}, headers=headers).status_code,
+            "trigger": self.client.post(
+                f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}, headers=headers
+            ).status_code,
+        }
+
+
+@pytest.fixture(scope="module")
+def permissions_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    path = tmp_path_factory.mktemp("perms") / "dag_permissions.json"
+    path.write_text(json.dumps(INITIAL, indent=2))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IMDB_DAG_PERMISSIONS_FILE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def fab(airflow_db, airflow_cli, permissions_file, tmp_path_factory):
+    """(api, auth manager, flask app) with users created and the file applied."""
+    dags = tmp_path_factory.mktemp("tiny-dags")
+    for dag_id in DAG_IDS:
+        (dags / f"{dag_id}.py").write_text(TINY_DAG.format(dag_id=dag_id))
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+    from airflow.utils.session import create_session
+
+    # What `airflow dags reserialize` does, in-process: parse, serialize, sync DAG permissions.
+    with create_session() as session:
+        DagBundlesManager().sync_bundles_to_db(session=session)
+    bag = DagBag(str(dags))
+    assert bag.import_errors == {}
+    sync_bag_to_db(bag, "dags-folder", None)
+
+    from airflow.api_fastapi.app import create_app, get_auth_manager, purge_cached_app
+    from fastapi.testclient import TestClient
+
+    app = create_app("core")
+    auth_manager = get_auth_manager()
+    flask_app = auth_manager.flask_app
+    with flask_app.app_context():
+        sm = auth_manager.security_manager
+        for user, role in USERS:
+            sm.add_user(user, user, "Test", f"{user}@example.com", sm.find_role(role), password=f"pw-{user}")
+        sm.sync_roles()
+    yield Api(TestClient(app)), auth_manager, flask_app
+    purge_cached_app()
+
+
+def roles_of(flask_app, auth_manager, user: str) -> list[str]:
+    with flask_app.app_context():
+        found = auth_manager.security_manager.find_user(username=user)
+        return sorted(r.name for r in found.roles)
+
+
+def resync(flask_app, auth_manager) -> None:
+    with flask_app.app_context():
+        auth_manager.security_manager.sync_roles()
+
+
+def test_users_see_only_their_dags_in_the_rest_api(fab):
+    api, _, _ = fab
+    assert api.listed_dags("alice") == ["dag_a"]
+    assert api.listed_dags("bob") == ["dag_b", "dag_c"]
+    assert api.listed_dags("dave") == ["dag_c"]
+    for dag_id in ("dag_b", "dag_c"):
+        assert api.access("alice", dag_id) == {"read": 403, "edit": 403, "trigger": 403}
+    assert api.access("bob", "dag_a") == {"read": 403, "edit": 403, "trigger": 403}
+
+
+def test_edit_and_trigger_only_where_the_file_says(fab):
+    api, _, _ = fab
+    assert api.access("alice", "dag_a") == {"read": 200, "edit": 403, "trigger": 403}
+    assert api.access("bob", "dag_b") == {"read": 200, "edit": 200, "trigger": 200}  # trigger needs DAG edit
+    assert api.access("bob", "dag_c") == {"read": 200, "edit": 403, "trigger": 403}
+    assert api.access("dave", "dag_c") == {"read": 200, "edit": 200, "trigger": 403}
+
+
+def test_the_auth_manager_agrees(fab):
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+
+    _, auth_manager, flask_app = fab
+    with flask_app.app_context():
+        alice = auth_manager.security_manager.find_user(username="alice")
+        assert auth_manager.get_authorized_dag_ids(user=alice) == {"dag_a"}
+        assert auth_manager.is_authorized_dag(method="GET", user=alice, details=DagDetails(id="dag_a"))
+        assert not auth_manager.is_authorized_dag(method="GET", user=alice, details=DagDetails(id="dag_b"))
+        assert not auth_manager.is_authorized_dag(method="PUT", user=alice, details=DagDetails(id="dag_a"))
+
+
+def test_roles_opening_other_dags_are_replaced_and_admin_untouched(fab):
+    api, auth_manager, flask_app = fab
+    assert roles_of(flask_app, auth_manager, "bob") == ["dag-access-base", "dags:bob"]
+    assert roles_of(flask_app, auth_manager, "dave") == ["dag-access-base", "dags:dave"]
+    # Public opens no DAG, so erin keeps it.
+    assert roles_of(flask_app, auth_manager, "erin") == ["Public", "dag-access-base", "dags:erin"]
+    assert roles_of(flask_app, auth_manager, "admin") == ["Admin"]
+    assert api.listed_dags("admin") == sorted(DAG_IDS)
+    # Not in the file: untouched.
+    assert roles_of(flask_app, auth_manager, "carol") == ["Viewer"]
+    assert api.listed_dags("carol") == sorted(DAG_IDS)
+
+
+def test_unknown_users_and_dag_ids_warn_without_failing(fab, caplog):
+    api, auth_manager, flask_app = fab
+    with caplog.at_level(logging.WARNING, logger="imdb_security.manager"):
+        resync(flask_app, auth_manager)
+    messages = " | ".join(r.getMessage() for r in caplog.records)
+    assert "user 'ghost' is not registered" in messages
+    assert "unknown DAG id 'no_such_dag'" in messages
+    assert "'admin' is an Admin" in messages
+    assert api.listed_dags("erin") == ["dag_a"]
+
+
+def test_changing_the_file_and_resyncing_changes_access(fab, permissions_file):
+    api, auth_manager, flask_app = fab
+    changed = {
+        "alice": {"dags": {"dag_b": ["read", "edit"], "dag_c": ["read"]}},  # moved to other DAGs
+        "dave": ["dag_c"],  # edit taken away
+        # bob removed from the file
+    }
+    permissions_file.write_text(json.dumps({"version": 2, "users": changed}))
+    try:
+        resync(flask_app, auth_manager)
+        assert api.listed_dags("alice") == ["dag_b", "dag_c"]
+        assert api.access("alice", "dag_a") == {"read": 403, "edit": 403, "trigger": 403}
+        assert api.access("alice", "dag_b") == {"read": 200, "edit": 200, "trigger": 403}
+        assert api.access("dave", "dag_c") == {"read": 200, "edit": 403, "trigger": 403}
+        assert api.listed_dags("bob") == 403, "bob left the file: his dags: role is gone"
+        assert roles_of(flask_app, auth_manager, "bob") == ["dag-access-base"]
+        with flask_app.app_context():
+            assert auth_manager.security_manager.find_role("dags:bob") is None
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+
+
+def test_version_1_file_from_the_seed_still_works(fab, permissions_file):
+    api, auth_manager, flask_app = fab
+    permissions_file.write_text(json.dumps({"alice": ["dag_c"], "dave": ["dag_a", "dag_b"]}))
+    try:
+        resync(flask_app, auth_manager)
+        assert api.listed_dags("alice") == ["dag_c"]
+        assert api.listed_dags("dave") == ["dag_a", "dag_b"]
+        assert api.access("dave", "dag_a") == {"read": 200, "edit": 403, "trigger": 403}
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+
+
+def test_malformed_file_stops_sync_perm_naming_file_and_position(airflow_db, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    bad = tmp_path / "dag_permissions.json"
+    bad.write_text('{\n  "alice": ["dag_a"],\n  "bob": ["dag_b",]\n}\n')
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "sync-perm"],
+        env={**os.environ, "IMDB_DAG_PERMISSIONS_FILE": str(bad)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert f"{bad}: line 3, column 19: invalid JSON" in proc.stdout + proc.stderr
