@@ -38,6 +38,12 @@ class TestWarehouse:
         assert spec["instances"] == 3 and spec["enablePDB"] is True
         assert spec["storage"] == {"size": "100Gi", "storageClass": "fast"}
 
+    def test_postgres_image_can_be_pinned_by_digest(self) -> None:
+        tag = "18.6-standard-trixie@sha256:" + "b" * 64
+        objects = render_chart({"images": {"postgres": {"tag": tag}}})
+        assert one(objects, "Cluster", "imdb-warehouse")["spec"]["imageName"].endswith(tag)
+        assert "/images/postgres/tag" in render_error({"images": {"postgres": {"tag": "17.2"}}})
+
     def test_pooler_and_backup_are_off_by_default(self, default_objects: list[dict[str, Any]]) -> None:
         assert not by_kind(default_objects, "Pooler")
         assert not by_kind(default_objects, "ScheduledBackup")

@@ -170,3 +170,18 @@ def test_rendered_dag_permissions_parse_with_the_security_manager() -> None:
         assert parsed.version == 2
     parsed = permissions_file.parse(text)
     assert parsed.dags_for("bob")["imdb_download_and_load_dag"] >= {"read", "trigger"}
+
+
+def test_labels_use_only_contract_components(rendered_sets: dict[str, list[dict[str, Any]]]) -> None:
+    """CONTRACTS.md: app.kubernetes.io/component is one of loader, dbt, warehouse, airflow."""
+    allowed = {"loader", "dbt", "warehouse", "airflow"}
+    for objects in rendered_sets.values():
+        for obj in objects:
+            labels = [obj["metadata"].get("labels") or {}]
+            template = obj.get("spec", {}).get("template", {})
+            labels.append(template.get("metadata", {}).get("labels") or {})
+            labels.append(obj.get("spec", {}).get("inheritedMetadata", {}).get("labels") or {})
+            for found in labels:
+                if "app.kubernetes.io/component" in found:
+                    assert found["app.kubernetes.io/part-of"] == "imdb-pipeline"
+                    assert found["app.kubernetes.io/component"] in allowed, obj["metadata"]["name"]
