@@ -66,7 +66,7 @@ deploy: images ## Install CNPG operator, our chart, then Airflow, in order; wait
 	  --namespace $(NAMESPACE) --create-namespace --values $(CHART_VALUES) \
 	  --set images.loader.tag=$(IMAGE_TAG) --set images.dbt.tag=$(IMAGE_TAG) \
 	  --set airflow.releaseName=$(AIRFLOW_RELEASE) --wait --timeout 5m
-	$(RUN) $(KUBECTL_CTX) wait cluster/imdb-warehouse cluster/airflow-metadata --for=condition=Ready --timeout=10m
+	$(RUN) $(KUBECTL_CTX) wait clusters.postgresql.cnpg.io/imdb-warehouse clusters.postgresql.cnpg.io/airflow-metadata --for=condition=Ready --timeout=10m
 	$(RUN) $(HELM_CTX) upgrade --install $(AIRFLOW_RELEASE) apache-airflow/airflow --version $(AIRFLOW_CHART_VERSION) \
 	  --namespace $(NAMESPACE) --values $(AIRFLOW_VALUES) \
 	  --set images.airflow.repository=imdb-pipeline-airflow --set images.airflow.tag=$(IMAGE_TAG) \

@@ -59,7 +59,7 @@ def test_deploy_order_and_pins() -> None:
     builds = [i for i, line in enumerate(lines) if " build " in line]
     cnpg = index("upgrade --install cnpg cnpg/cloudnative-pg")
     chart = index("upgrade --install imdb-pipeline charts/imdb-pipeline")
-    wait = index("wait cluster/imdb-warehouse cluster/airflow-metadata")
+    wait = index("wait clusters.postgresql.cnpg.io/imdb-warehouse clusters.postgresql.cnpg.io/airflow-metadata")
     airflow = index("upgrade --install airflow apache-airflow/airflow")
     assert len(builds) == 3 and max(builds) < index("kind load docker-image") < cnpg < chart < wait < airflow
     assert f"--version {skaffold['cnpg']['version']}" in lines[cnpg]

@@ -1,0 +1,28 @@
+# Benchmark targets, included from the Makefile. `make bench` loads synthetic data with our
+# loader, the seed's row-by-row INSERTs, pimdb and server-side COPY (the ceiling), interleaved,
+# REPEAT times, and writes docs/benchmarks/{results.json,results.md,chart.png}.
+# How to read the numbers: docs/benchmarks/README.md.
+
+##@ Benchmark (settings: BENCH_SCALE, REPEAT, BENCH_ARGS)
+
+BENCH_SCALE ?= 0.02# 1.0 = the real files' sizes; 0.02 is about 4 M rows
+BENCH_ARGS ?=# e.g. --contenders ours,ceiling --out build/bench
+PIMDB_VENV ?= .venvs/pimdb
+
+$(PIMDB_VENV)/.installed: requirements/pimdb.lock
+	$(PYTHON) -m venv $(PIMDB_VENV)
+	$(PIMDB_VENV)/bin/python -m pip install --quiet -r requirements/pimdb.lock
+	@touch $@
+
+.PHONY: bench
+bench: $(VENV)/.installed $(PIMDB_VENV)/.installed ## Benchmark ours vs the seed, pimdb and the COPY ceiling (never part of `make test`).
+	$(BIN)/python tests/benchmarks/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) $(BENCH_ARGS)
+
+.PHONY: bench-refresh
+bench-refresh: $(VENV)/.installed ## Benchmark only the unchanged day: a parallel load, then all seven skipped.
+	$(BIN)/python tests/benchmarks/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
+	  --contenders ours-parallel --out build/bench-refresh $(BENCH_ARGS)
+
+.PHONY: bench-report
+bench-report: $(VENV)/.installed ## Redraw docs/benchmarks/results.md and chart.png from results.json.
+	$(BIN)/python tests/benchmarks/bench.py --report-only
