@@ -1,0 +1,261 @@
+"""``make bench``: our loader against the seed's approach, pimdb and the COPY ceiling.
+
+Setup: synthetic files at ``--scale`` (cached per scale and seed), served over HTTP on
+127.0.0.1, and one PostgreSQL 18 that every contender uses with the same settings. The
+contenders run interleaved, ``--repeat`` times, each in a fresh database that is dropped
+(and the server CHECKPOINTed) outside the timings. Results go to ``--out``: results.json,
+results.md (the README's Performance table) and chart.png.
+
+    python tests/benchmarks/bench.py --scale 0.02 --repeat 3
+    python tests/benchmarks/bench.py --report-only     # redraw from results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import bench_report
+import psycopg2
+from bench_contenders import CONTENDERS, ContenderError, Context, Record, SourceFile
+
+from imdb_loader import datasets
+from imdb_loader.devkit import pg, synth
+from imdb_loader.devkit.server import serve
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DEFAULT_ORDER = list(CONTENDERS)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=float, default=0.02, help="synthetic data scale (1.0 = real size; default 0.02)")
+    p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    p.add_argument("--repeat", type=int, default=3, help="interleaved rounds of every contender (default 3)")
+    p.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks", help="where results go")
+    p.add_argument(
+        "--data-root",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "imdb-bench",
+        help="cache of generated files; must be world-readable, the server reads the plain files as its own user",
+    )
+    p.add_argument(
+        "--contenders",
+        default=",".join(DEFAULT_ORDER),
+        help=f"comma-separated subset of: {', '.join(DEFAULT_ORDER)}",
+    )
+    p.add_argument(
+        "--pimdb",
+        type=Path,
+        default=REPO / ".venvs" / "pimdb" / "bin" / "pimdb",
+        help="the pimdb command (its own venv; `make bench` creates it)",
+    )
+    p.add_argument(
+        "--seed-rows-executemany",
+        type=int,
+        default=20_000,
+        help="rows per dataset the seed's executemany loads (a prefix; 0 = all; default 20000)",
+    )
+    p.add_argument(
+        "--seed-rows-execute-values",
+        type=int,
+        default=200_000,
+        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default 200000)",
+    )
+    p.add_argument("--report-only", action="store_true", help="only redraw results.md and chart.png from results.json")
+    args = p.parse_args(argv)
+    unknown = set(args.contenders.split(",")) - set(CONTENDERS)
+    if unknown:
+        p.error(f"--contenders: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(CONTENDERS)}")
+    if args.scale <= 0 or args.repeat < 1:
+        p.error("--scale must be positive and --repeat at least 1")
+    return args
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# -- setup -------------------------------------------------------------------------------------------
+
+
+def prepare_data(root: Path, scale: float, seed: int) -> tuple[Path, dict[str, SourceFile]]:
+    """Generate (or reuse) the seven files, gzip and plain, readable by the server's account."""
+    data_dir = root / f"scale-{scale:g}-seed-{seed}"
+    manifest = data_dir / "manifest.json"
+    if manifest.exists():
+        say(f"reusing synthetic files in {data_dir}")
+    else:
+        say(f"generating synthetic files at scale {scale:g} into {data_dir}")
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(data_dir, ignore_errors=True)
+        generated = synth.generate(data_dir, scale, seed, clean=True, jobs=os.cpu_count() or 1, also_plain=True)
+        entries = {
+            name: {"rows": g.rows, "gz_bytes": g.bytes, "plain_bytes": g.plain_bytes} for name, g in generated.items()
+        }
+        manifest.write_text(json.dumps(entries, indent=2) + "\n")
+    # The server runs as an unprivileged account and reads the plain files itself.
+    for path in [root, data_dir]:
+        path.chmod(0o755)
+    for path in data_dir.iterdir():
+        path.chmod(0o644)
+    entries = json.loads(manifest.read_text())
+    files = {
+        name: SourceFile(
+            dataset=name,
+            rows=e["rows"],
+            gz_path=data_dir / f"{name}.tsv.gz",
+            plain_path=data_dir / f"{name}.tsv",
+            gz_bytes=e["gz_bytes"],
+            plain_bytes=e["plain_bytes"],
+        )
+        for name, e in entries.items()
+    }
+    return data_dir, {name: files[name] for name in datasets.NAMES}
+
+
+def pimdb_status(path: Path) -> tuple[Path | None, str]:
+    if not path.exists():
+        return (
+            None,
+            f"not run: {path} does not exist (create it with `make bench`, which installs requirements/pimdb.lock)",
+        )
+    probe = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return None, f"not run: `pimdb --version` failed: {(probe.stderr or probe.stdout).strip()[-300:]}"
+    return path, (probe.stdout or probe.stderr).strip()
+
+
+def machine_info(pg_dsn: str) -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    conn = psycopg2.connect(pg_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW server_version")
+            (server_version,) = cur.fetchone()
+    finally:
+        conn.close()
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": cpu,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "postgres": server_version,
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def git_commit() -> str:
+    cmd = ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return out.stdout.strip() or "unknown"
+
+
+# -- the rounds --------------------------------------------------------------------------------------
+
+
+def run_rounds(ctx: Context, order: list[str], repeat: int) -> tuple[list[Record], dict[str, str]]:
+    """Every contender once per round, the order rotated each round so none always goes first."""
+    records: list[Record] = []
+    failures: dict[str, str] = {}
+    for round_no in range(repeat):
+        shift = round_no % len(order)
+        for name in order[shift:] + order[:shift]:
+            if name in failures:
+                continue
+            db = ctx.fresh_database(f"bench_{name.replace('-', '_')}_{round_no}")
+            say(f"round {round_no + 1}/{repeat}: {name}")
+            try:
+                for record in CONTENDERS[name](ctx, db):
+                    records.append({**record, "round": round_no})
+            except ContenderError as exc:
+                failures[name] = str(exc)
+                say(f"{name} FAILED: {exc}")
+            finally:
+                ctx.drop_and_checkpoint(db)
+    return records, failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results_path = args.out / "results.json"
+    if args.report_only:
+        bench_report.write_all(json.loads(results_path.read_text()), args.out)
+        say(f"redrew {args.out}/results.md and chart.png from {results_path}")
+        return 0
+    order = [c for c in DEFAULT_ORDER if c in args.contenders.split(",")]
+    pimdb_path, pimdb_note = pimdb_status(args.pimdb)
+    skipped: dict[str, str] = {}
+    if "pimdb" in order and pimdb_path is None:
+        order.remove("pimdb")
+        skipped["pimdb"] = pimdb_note
+    started = time.time()
+    data_dir, files = prepare_data(args.data_root, args.scale, args.seed)
+    settings = dict(pg.BULK_LOAD_SETTINGS)
+    with pg.ThrowawayPostgres(settings=settings) as server, serve(data_dir) as http:
+        ctx = Context(
+            pg=server,
+            files=files,
+            base_url=http.base_url,
+            data_dir=data_dir,
+            imdb_load=Path(sys.executable).parent / "imdb-load",
+            seed_script=HERE / "bench_seed_insert.py",
+            python=Path(sys.executable),
+            pimdb=pimdb_path,
+            seed_limits={
+                "executemany": args.seed_rows_executemany,
+                "execute_values": args.seed_rows_execute_values,
+            },
+        )
+        meta = {
+            "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "scale": args.scale,
+            "seed": args.seed,
+            "repeat": args.repeat,
+            "git_commit": git_commit(),
+            "machine": machine_info(server.dsn),
+            "postgres_settings": settings,
+            "pimdb": pimdb_note,
+            "seed_rows_limit": ctx.seed_limits,
+            "order": order,
+        }
+        say(f"PostgreSQL {meta['machine']['postgres']} on port {server.port}; files served at {http.base_url}")
+        records, failures = run_rounds(ctx, order, args.repeat)
+    meta["finished_utc"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    meta["seconds"] = round(time.time() - started, 1)
+    meta["machine"]["load_average_at_end"] = os.getloadavg()
+    results = {
+        "meta": meta,
+        "files": {n: {"rows": f.rows, "gz_bytes": f.gz_bytes, "plain_bytes": f.plain_bytes} for n, f in files.items()},
+        "rows_at_scale_1": {ds.name: ds.rows_at_scale_1 for ds in datasets.DATASETS},
+        "not_run": {**skipped, **failures},
+        "records": records,
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=1) + "\n")
+    bench_report.write_all(results, args.out)
+    print(bench_report.markdown(results))
+    say(f"wrote {results_path}, results.md and chart.png in {meta['seconds']:.0f}s")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
