@@ -87,3 +87,6 @@ clean: ## Remove virtualenvs, caches and build output.
 .PHONY: demo
 demo: setup ## Offline demo: synthetic IMDb -> local HTTP -> PostgreSQL 18 -> dbt, twice (DEMO_SCALE=0.01).
 	$(BIN)/python scripts/demo.py
+
+# Cluster and benchmark targets live beside this file, one fragment per concern.
+include $(sort $(wildcard mk/*.mk))

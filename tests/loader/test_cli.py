@@ -17,7 +17,12 @@ from .conftest import publish, query
 
 def imdb_load(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "imdb_loader.cli", *args], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "imdb_loader.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -75,8 +80,12 @@ def test_libpq_environment_is_enough(clean_files: Path, site, fresh_db: str) -> 
     parts = urlsplit(fresh_db)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PG", "IMDB_"))},
-        "PGHOST": parts.hostname or "", "PGPORT": str(parts.port), "PGDATABASE": parts.path.lstrip("/"),
-        "PGUSER": parts.username or "", "PGPASSWORD": parts.password or "", "IMDB_BASE_URL": server.base_url,
+        "PGHOST": parts.hostname or "",
+        "PGPORT": str(parts.port),
+        "PGDATABASE": parts.path.lstrip("/"),
+        "PGUSER": parts.username or "",
+        "PGPASSWORD": parts.password or "",
+        "IMDB_BASE_URL": server.base_url,
     }
     out = imdb_load("title.ratings", env=env)
     assert out.returncode == 0, out.stderr

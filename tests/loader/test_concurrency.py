@@ -25,7 +25,8 @@ NAMES = datasets.get("name.basics")
 def spawn(dsn: str, base_url: str, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "imdb_loader.cli", "name.basics", "--dsn", dsn, "--base-url", base_url, *args],
-        stderr=subprocess.PIPE, text=True,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -155,8 +156,6 @@ def test_views_and_grants_follow_the_new_table(loaded_once, fresh_db: str) -> No
         assert cur.fetchone() == (rows,)
         cur.execute("SELECT has_table_privilege('imdb_reader', 'imdb_raw.name_basics', 'SELECT')")
         assert cur.fetchone() == (True,)
-        cur.execute(
-            "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'imdb_raw.name_basics'::regclass"
-        )
+        cur.execute("SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'imdb_raw.name_basics'::regclass")
         assert [r[0] for r in cur.fetchall()] == ["imdb_raw.name_basics_pkey"]
     admin.close()

@@ -42,7 +42,9 @@ def test_each_kind_of_bad_row_is_rejected_with_line_and_reason(site, run_load: R
         stored = bytes(got_bytes) if got_bytes is not None else got_raw.encode()
         assert stored == raw.rstrip(b"\r") or stored == raw, f"line {line} raw text"
     assert query(fresh_db, "SELECT tconst, average_rating::text FROM imdb_raw.title_ratings ORDER BY 1") == [
-        ("tt0000001", "7.5"), ("tt0000002", "6.0"), ("tt0000003", "8.1"),
+        ("tt0000001", "7.5"),
+        ("tt0000002", "6.0"),
+        ("tt0000003", "8.1"),
     ]
     run = query(fresh_db, "SELECT status, rows_loaded, rows_rejected FROM imdb_raw.load_runs")
     assert run == [("loaded", 3, len(BAD))]

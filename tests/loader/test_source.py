@@ -116,7 +116,9 @@ def test_dropped_connection_resumes_with_range(published, fresh_db: str, clean_f
     assert result.status == "loaded", result.error
     resume = server.requests_for(FILE)[-1]
     assert resume.status == 206
-    assert resume.header("Range", ) is not None and resume.header("Range").startswith("bytes=")
+    assert resume.header(
+        "Range",
+    ) is not None and resume.header("Range").startswith("bytes=")
     assert resume.header("If-Range"), "resumes only the same version"
     assert live_rows(fresh_db) == expected_rows(clean_files)
 
