@@ -3,13 +3,14 @@ and every name it takes from our chart checked against what our chart renders.""
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.k8s.helpers import K8S_DIR, load_document, load_yaml, one, schema_path
+from tests.k8s.helpers import K8S_DIR, REPO_ROOT, load_document, load_yaml, one, schema_path
 
 VALUES_FILES = ["airflow-values.yaml", "airflow-values-cloud.yaml"]
 
@@ -77,6 +78,19 @@ def test_default_user_comes_from_a_secret(values: dict[str, Any], default_object
         secret = one(default_objects, "Secret", ref["name"])
         assert ref["key"] in secret["stringData"], f"{ref} missing in our chart"
         assert f"${env['name']}" in job["args"][-1]
+
+
+def test_pool_is_created_with_the_configured_slots(
+    values: dict[str, Any], default_objects: list[dict[str, Any]]
+) -> None:
+    dag_config = (REPO_ROOT / "dags" / "imdb_pipeline" / "config.py").read_text(encoding="utf-8")
+    pool = re.search(r'^POOL = "([^"]+)"', dag_config, re.MULTILINE)
+    assert pool, "the DAG no longer names its pool in config.POOL"
+    words = shlex.split(values["createUserJob"]["args"][-1])
+    at = words.index("pools")
+    assert words[at : at + 4] == ["pools", "set", pool.group(1), "$IMDB_LOADS_POOL_SLOTS"]
+    assert values["createUserJob"]["applyCustomEnv"] is True, "the ConfigMap must reach the hook"
+    assert "IMDB_LOADS_POOL_SLOTS" in one(default_objects, "ConfigMap", "imdb-pipeline-config")["data"]
 
 
 def test_secrets_it_names_exist_in_our_chart(values: dict[str, Any], default_objects: list[dict[str, Any]]) -> None:
