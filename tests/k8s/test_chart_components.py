@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 import pytest
 
 from tests.k8s.conftest import EXTRAS_VALUES
-from tests.k8s.helpers import by_kind, one, render_chart, render_error
+from tests.k8s.helpers import CHART_DIR, NAMESPACE, RELEASE, by_kind, one, render_chart, render_error, run_helm
 
 JOB_SELECTOR_COMPONENTS = ["loader", "dbt"]
 
@@ -85,8 +86,6 @@ class TestSecrets:
     def test_airflow_keys_secret(self, default_objects: list[dict[str, Any]]) -> None:
         data = string_data(one(default_objects, "Secret", "imdb-airflow-secrets"))
         assert set(data) == {"fernet-key", "jwt-secret", "api-secret-key"}
-        import base64
-
         assert len(base64.urlsafe_b64decode(data["fernet-key"])) == 32, "not a Fernet key"
 
     def test_existing_secrets_are_used_not_generated(self) -> None:
@@ -272,3 +271,15 @@ class TestCheckValues:
     )
     def test_schema_rejects_unknown_and_malformed_values(self, values: dict[str, Any], where: str) -> None:
         assert where in render_error(values)
+
+
+class TestNotes:
+    def test_notes_print_the_next_commands(self) -> None:
+        result = run_helm("install", RELEASE, str(CHART_DIR), "--namespace", NAMESPACE, "--dry-run=client")
+        assert result.returncode == 0, result.stderr
+        notes = result.stdout.split("\nNOTES:\n", 1)[1]
+        assert "port-forward svc/airflow-api-server 8080:8080" in notes
+        assert "airflow dags trigger imdb_download_and_load_dag" in notes
+        assert "get secret imdb-airflow-admin -o jsonpath='{.data.password}'" in notes
+        assert "helm test imdb-pipeline" in notes
+        assert "wait clusters.postgresql.cnpg.io/imdb-warehouse" in notes
