@@ -63,14 +63,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--seed-rows-executemany",
         type=int,
-        default=20_000,
-        help="rows per dataset the seed's executemany loads (a prefix; 0 = all; default 20000)",
+        default=10_000,
+        help="rows per dataset the seed's executemany loads (a prefix; 0 = all; default 10000)",
     )
     p.add_argument(
         "--seed-rows-execute-values",
         type=int,
-        default=200_000,
-        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default 200000)",
+        default=100_000,
+        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default 100000)",
     )
     p.add_argument("--report-only", action="store_true", help="only redraw results.md and chart.png from results.json")
     args = p.parse_args(argv)

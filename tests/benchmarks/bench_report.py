@@ -15,7 +15,8 @@ PER_DATASET = ("ours", "ceiling", "decompress", "pimdb", "seed-execute_values", 
 WHOLE = ("ours-parallel", "ceiling-parallel", "ours-refresh")
 LABELS = {
     "ours": "ours: `imdb-load`, one process per dataset, one after another",
-    "ours-copy": "ours: COPY phase only",
+    "ours-loader": "ours: the loader's own time (the above without Python's start and imports)",
+    "ours-copy": "ours: COPY phase only (HTTP + gunzip + COPY; compare with the seed's INSERT phase)",
     "ours-parallel": "ours: seven `imdb-load` processes at once (as the DAG's pods)",
     "ceiling": "ceiling: server-side COPY + same keys + ANALYZE",
     "ceiling-copy": "ceiling: server-side COPY only",
@@ -24,6 +25,7 @@ LABELS = {
     "pimdb": "pimdb `transfer` (local files, its own tables and keys)",
     "seed-execute_values": "seed: psycopg2 `execute_values`, pages of 10,000",
     "seed-executemany": "seed: psycopg2 `executemany`, batches of 10,000",
+    "seed-execute_values-insert": "seed: `execute_values`, INSERT phase only",
     "ours-refresh": "unchanged day: `imdb-load all --parallel 7`, nothing new",
 }
 SHORT = {
@@ -80,6 +82,9 @@ def _rss(records: list[Record]) -> float | None:
 
 
 def _phase(record: Record, name: str) -> float:
+    """A phase's seconds; ``loader`` is our loader's own time, without the interpreter's start."""
+    if name == "loader":
+        return float(record["internal_seconds"])
     return float(record.get("phases", {}).get(name, 0.0))
 
 
@@ -165,36 +170,50 @@ def speed_ratio(faster: Stat | None, slower: Stat | None) -> float | None:
 
 
 def targets(s: Summary) -> list[tuple[str, str, float | None, float]]:
-    """(target, how it is measured, measured ratio, required ratio)."""
-    ours, ours_copy = s.total("ours"), s.total("ours", "copy")
+    """(target, how it is measured, measured ratio, required ratio). Each target is shown
+    the ways it can fairly be read, so nobody has to trust one chosen number."""
+    ours, loader, ours_copy = s.total("ours"), s.total("ours", "loader"), s.total("ours", "copy")
+    seed_ev = s.total("seed-execute_values")
     return [
         (
             "ours ≥ 0.9× the ceiling: COPY phase",
-            "ceiling COPY seconds / our COPY-phase seconds (gunzip + HTTP + COPY), sum of 7 datasets",
+            "ceiling COPY / our COPY phase (HTTP + gunzip + COPY), seconds summed over the 7 datasets",
             speed_ratio(ours_copy, s.total("ceiling", "copy")),
             0.9,
         ),
         (
             "ours ≥ 0.9× the ceiling: end to end",
-            "ceiling (COPY + keys + ANALYZE) / ours (process start to exit: check, COPY, keys, ANALYZE, swap, audit)",
+            "ceiling (COPY + keys + ANALYZE) / our loader's own time (check, COPY, keys, ANALYZE, swap, audit)",
+            speed_ratio(loader, s.total("ceiling")),
+            0.9,
+        ),
+        (
+            "ours ≥ 0.9× the ceiling: end to end, whole process",
+            "as above, ours from process start to exit (Python start and imports add about 0.5 s per dataset)",
             speed_ratio(ours, s.total("ceiling")),
             0.9,
         ),
         (
             "ours ≥ 0.9× the ceiling: seven at once",
-            "ceiling ×7 parallel / ours ×7 parallel, wall time until the last finished",
+            "ceiling ×7 parallel / ours ×7 parallel processes, wall time until the last one finished",
             speed_ratio(s.total("ours-parallel"), s.total("ceiling-parallel")),
             0.9,
         ),
         (
-            "ours ≥ 15× the seed's execute_values",
-            "rows/s, both end to end with keys (the seed on a prefix of each file)",
-            speed_ratio(ours, s.total("seed-execute_values")),
+            "ours ≥ 15× the seed's execute_values: loading rows",
+            "rows/s: our COPY phase / the seed's INSERT phase (on its prefix)",
+            speed_ratio(ours_copy, s.total("seed-execute_values", "insert")),
+            15.0,
+        ),
+        (
+            "ours ≥ 15× the seed's execute_values: end to end",
+            "rows/s: ours whole process / the seed's INSERTs + the same keys (on its prefix)",
+            speed_ratio(ours, seed_ev),
             15.0,
         ),
         (
             "ours ≥ 1.0× pimdb",
-            "rows/s, both end to end with keys, one process per dataset",
+            "rows/s, both whole processes end to end with keys, one process per dataset",
             speed_ratio(ours, s.total("pimdb")),
             1.0,
         ),
@@ -232,6 +251,7 @@ def _totals_table(s: Summary) -> list[str]:
     ]
     rows: list[tuple[str, Stat | None]] = [
         ("ours", s.total("ours")),
+        ("ours-loader", s.total("ours", "loader")),
         ("ours-copy", s.total("ours", "copy")),
         ("ours-parallel", s.total("ours-parallel")),
         ("ceiling", ceiling),
@@ -240,6 +260,7 @@ def _totals_table(s: Summary) -> list[str]:
         ("decompress", s.total("decompress")),
         ("pimdb", s.total("pimdb")),
         ("seed-execute_values", seed_ev),
+        ("seed-execute_values-insert", s.total("seed-execute_values", "insert")),
         ("seed-executemany", s.total("seed-executemany")),
     ]
     for key, stat in rows:
@@ -247,12 +268,13 @@ def _totals_table(s: Summary) -> list[str]:
             continue
         label = LABELS[key] + (" — **prefix**, see below" if stat.prefix else "")
         vs_ceiling = ceiling if key not in ("ours-copy", "ceiling-copy") else s.total("ceiling", "copy")
+        vs_seed = seed_ev if key != "ours-copy" else s.total("seed-execute_values", "insert")
         if key.endswith("parallel"):
             vs_ceiling = s.total("ceiling-parallel")
         lines.append(
             f"| {label} | {_span(stat)} | {_rate(stat)} | {_n(stat.mb_per_s)} | {_n(stat.peak_rss_mb, 0)} | "
             f"{_x(speed_ratio(stat, vs_ceiling)) if key != 'decompress' else '–'} | "
-            f"{_x(speed_ratio(stat, seed_ev)) if key != 'decompress' else '–'} |"
+            f"{_x(speed_ratio(stat, vs_seed)) if key != 'decompress' else '–'} |"
         )
     return lines
 
