@@ -1,17 +1,17 @@
 """The DAG end to end with the local runner: ``airflow dags test`` against PostgreSQL 18.
 
 Synthetic IMDb files are served over local HTTP; the first run loads all seven datasets and
-builds the dbt marts; the second run finds every source unchanged and skips dbt.
+builds the dbt marts; the second run finds every source unchanged and skips dbt. The runs go
+through ``dags/scripts/run_local.py``, the same entry point people and ``make demo`` use.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import shutil
-import sqlite3
-import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import psycopg2
 import pytest
@@ -23,21 +23,17 @@ from imdb_loader.devkit.server import serve
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DAG_ID = "imdb_download_and_load_dag"
 SCALE = 0.001
 LOAD_IDS = {ds.task_id for ds in DATASETS}
 
 
-def task_states(db: Path) -> dict[str, str | None]:
-    """Task states of the most recent run of the DAG, read from the sqlite metadata DB."""
-    with sqlite3.connect(db) as conn:
-        (run_id,) = conn.execute(
-            "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (DAG_ID,)
-        ).fetchone()
-        rows = conn.execute(
-            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", (DAG_ID, run_id)
-        ).fetchall()
-    return dict(rows)
+def run_local_module() -> ModuleType:
+    path = REPO_ROOT / "dags" / "scripts" / "run_local.py"
+    spec = importlib.util.spec_from_file_location("imdb_run_local", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def load_run_statuses(dsn: str) -> list[tuple[str, str]]:
@@ -47,44 +43,44 @@ def load_run_statuses(dsn: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def local_runs(migrated_db_copy, airflow_cli, pg_server, tmp_path_factory):
-    """Run the DAG twice with the local runner; yield what each run left behind."""
+def local_runs(migrated_db_copy, pg_server, tmp_path_factory, monkeypatch_module):
+    """Run the DAG twice with the local runner; yield each run's result and the audit rows."""
+    run_local = run_local_module()
     work = tmp_path_factory.mktemp("local-run")
     files = work / "imdb"
     synth.generate(files, SCALE, seed=11)
-    db = work / "airflow.db"
-    shutil.copy2(migrated_db_copy, db)
+    home = work / "airflow-home"
+    home.mkdir()
+    shutil.copy2(migrated_db_copy, home / "airflow.db")  # skip a second `airflow db migrate`
+    monkeypatch_module.setenv("IMDB_DBT_TARGET_PATH", str(work / "dbt-target"))
     dsn = pg_server.create_database("airflow_local_run")
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        "AIRFLOW_HOME": str(work),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{db}",
-        "IMDB_PIPELINE_RUNNER": "local",
-        "IMDB_DSN": dsn,
-        "IMDB_DBT_TARGET_PATH": str(work / "dbt-target"),
-        "PATH": os.pathsep.join([venv_bin, os.environ.get("PATH", "")]),
-    }
-    airflow_cli("pools", "set", "imdb_loads", "3", "IMDb loads", env=env)
     runs = []
     try:
         with serve(files) as site:
-            env["IMDB_BASE_URL"] = site.base_url
             for attempt in (1, 2):
                 started = time.perf_counter()
-                output = airflow_cli("dags", "test", DAG_ID, env=env, timeout=600)
+                (result,) = run_local.run(dsn, site.base_url, airflow_home=home)
                 print(f"\nairflow dags test, run {attempt}: {time.perf_counter() - started:.1f}s")
-                runs.append((output, task_states(db), load_run_statuses(dsn)))
+                runs.append((result, load_run_statuses(dsn)))
         yield runs, dsn
     finally:
         pg_server.drop_database("airflow_local_run")
 
 
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
 def test_first_run_loads_everything_and_builds_the_marts(local_runs):
-    (runs, dsn) = local_runs
-    output, states, statuses = runs[0]
-    assert {t: states.get(t) for t in LOAD_IDS} == dict.fromkeys(LOAD_IDS, "success"), output[-4000:]
+    runs, dsn = local_runs
+    result, statuses = runs[0]
+    states = result.states
+    assert {t: states.get(t) for t in LOAD_IDS} == dict.fromkeys(LOAD_IDS, "success"), result.output[-4000:]
     assert states["dbt_needed"] == "success"
-    assert states["dbt_build"] == "success", output[-4000:]
+    assert states["dbt_build"] == "success", result.output[-4000:]
+    assert result.ok
     assert sorted(statuses) == sorted((ds.name, "loaded") for ds in DATASETS)
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM imdb_raw.title_basics")
@@ -94,10 +90,13 @@ def test_first_run_loads_everything_and_builds_the_marts(local_runs):
 
 
 def test_second_run_finds_everything_unchanged_and_skips_dbt(local_runs):
-    (runs, _) = local_runs
-    output, states, statuses = runs[1]
-    assert {t: states.get(t) for t in LOAD_IDS} == dict.fromkeys(LOAD_IDS, "success"), output[-4000:]
+    runs, _ = local_runs
+    result, statuses = runs[1]
+    states = result.states
+    assert {t: states.get(t) for t in LOAD_IDS} == dict.fromkeys(LOAD_IDS, "success"), result.output[-4000:]
     assert states["dbt_needed"] == "success"
-    assert states["dbt_build"] == "skipped", output[-4000:]
+    assert states["dbt_build"] == "skipped", result.output[-4000:]
+    assert result.ok
+    assert runs[0][0].run_id != result.run_id
     second = statuses[len(DATASETS) :]
     assert sorted(second) == sorted((ds.name, "unchanged") for ds in DATASETS)
