@@ -190,7 +190,6 @@ DATASETS: tuple[Dataset, ...] = (
             _c("characters", "text", "JSON array of character names, as IMDb writes it."),
         ),
         primary_key=("tconst", "ordering"),
-        indexes=(("nconst",),),
         rows_at_scale_1=98_100_000,
         heavy=True,
         relations=(("tconst", "title.basics"), ("nconst", "name.basics")),

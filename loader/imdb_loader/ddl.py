@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg2 import sql
 
-from imdb_loader.datasets import NULL_MARKER, Dataset
+from imdb_loader.datasets import NULL_MARKER, Column, Dataset
 
 # COPY options that store every IMDb byte as it is. Text format would turn "\t", "\n",
 # "\\" and a line "\." into something else; CSV with a quote byte that IMDb never
@@ -19,10 +19,18 @@ def qualified(schema: str, table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
 
 
+def column_type(ds: Dataset, column: Column) -> sql.Composable:
+    """Key text columns sort byte-wise: ids are ASCII, and the "C" collation builds
+    the primary key several times faster than a libc UTF-8 locale would."""
+    if column.pg_type == "text" and column.name in ds.primary_key:
+        return sql.SQL('text COLLATE "C"')
+    return sql.SQL(column.pg_type)
+
+
 def create_table(ds: Dataset, schema: str, table: str) -> sql.Composed:
     cols = sql.SQL(", ").join(
         sql.SQL("{} {}{}").format(
-            sql.Identifier(c.name), sql.SQL(c.pg_type), sql.SQL("" if c.nullable else " NOT NULL")
+            sql.Identifier(c.name), column_type(ds, c), sql.SQL("" if c.nullable else " NOT NULL")
         )
         for c in ds.columns
     )
