@@ -68,24 +68,45 @@ def pg_env_from_dsn(dsn: str) -> dict[str, str]:
     return {env: str(parsed[key]) for key, env in DSN_TO_PG_ENV.items() if parsed.get(key)}
 
 
-def run_logged(operator: BaseOperator, argv: Sequence[str], env: Mapping[str, str]) -> int:
-    """Run ``argv``, copying its output line by line into the task log; return the exit code."""
-    operator.log.info("Running: %s", " ".join(argv))
-    with subprocess.Popen(
-        list(argv),
-        env=dict(env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        errors="replace",
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            operator.log.info("%s", line.rstrip("\n"))
-        return proc.wait()
+class SubprocessOperator(BaseOperator):
+    """Runs commands as child processes, logging their output, and stops them on kill."""
+
+    _child: subprocess.Popen[str] | None = None
+
+    def run_logged(self, argv: Sequence[str], env: Mapping[str, str]) -> int:
+        """Run ``argv``, copying its output line by line into the task log; return the exit code."""
+        self.log.info("Running: %s", " ".join(argv))
+        with subprocess.Popen(
+            list(argv),
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+        ) as proc:
+            self._child = proc
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                self.log.info("%s", line.rstrip("\n"))
+            code = proc.wait()
+        self._child = None
+        return code
+
+    def on_kill(self) -> None:
+        # A timeout or a manual "mark failed" kills the task; take the loader or dbt with it.
+        # The loader's lock dies with its connection, and the next load marks the unfinished
+        # run abandoned, so a retry can start at once.
+        child = self._child
+        if child is not None and child.poll() is None:
+            self.log.info("Terminating child process %s", child.pid)
+            child.terminate()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
-class LocalLoadOperator(BaseOperator):
+class LocalLoadOperator(SubprocessOperator):
     """Runs ``imdb-load <dataset>`` locally and returns its JSON summary as the XCom."""
 
     def __init__(self, *, dataset: str, **kwargs: Any) -> None:
@@ -98,7 +119,7 @@ class LocalLoadOperator(BaseOperator):
         env = {**os.environ, "IMDB_BASE_URL": conf.base_url, "IMDB_SCHEMA": conf.schema}
         with tempfile.TemporaryDirectory(prefix="imdb-load-") as tmp:
             result_file = Path(tmp) / "result.json"
-            code = run_logged(self, [loader_command(), *job.arguments(str(result_file))], env)
+            code = self.run_logged([loader_command(), *job.arguments(str(result_file))], env)
             if code in PERMANENT_LOADER_EXIT_CODES:
                 raise AirflowFailException(f"imdb-load {self.dataset} failed with exit code {code}; no retry")
             if code != 0:
@@ -110,7 +131,7 @@ class LocalLoadOperator(BaseOperator):
         return result
 
 
-class LocalDbtOperator(BaseOperator):
+class LocalDbtOperator(SubprocessOperator):
     """Runs ``dbt build`` then ``dbt source freshness`` locally."""
 
     def execute(self, context: Any) -> None:
@@ -122,7 +143,7 @@ class LocalDbtOperator(BaseOperator):
         if dsn:
             env.update(pg_env_from_dsn(dsn))
         argv = ["/bin/sh", "-c", DBT_SCRIPT, dbt_command(), *dbt_arguments(project_dir, target_path)]
-        code = run_logged(self, argv, env)
+        code = self.run_logged(argv, env)
         if code != 0:
             raise AirflowException(f"dbt failed with exit code {code}")
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import time
+import uuid
 from pathlib import Path
 from types import ModuleType
 
@@ -32,6 +34,7 @@ def run_local_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("imdb_run_local", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -53,7 +56,8 @@ def local_runs(migrated_db_copy, pg_server, tmp_path_factory, monkeypatch_module
     home.mkdir()
     shutil.copy2(migrated_db_copy, home / "airflow.db")  # skip a second `airflow db migrate`
     monkeypatch_module.setenv("IMDB_DBT_TARGET_PATH", str(work / "dbt-target"))
-    dsn = pg_server.create_database("airflow_local_run")
+    db_name = f"airflow_local_run_{uuid.uuid4().hex[:8]}"
+    dsn = pg_server.create_database(db_name)
     runs = []
     try:
         with serve(files) as site:
@@ -64,7 +68,7 @@ def local_runs(migrated_db_copy, pg_server, tmp_path_factory, monkeypatch_module
                 runs.append((result, load_run_statuses(dsn)))
         yield runs, dsn
     finally:
-        pg_server.drop_database("airflow_local_run")
+        pg_server.drop_database(db_name)
 
 
 @pytest.fixture(scope="module")
