@@ -97,6 +97,7 @@ def test_resources_labels_and_image(pods, task_id):
         assert container["command"][:2] == ["/bin/sh", "-c"]
         assert "freshness" in container["command"][2]
         assert "/tmp/dbt/target" in container["args"]  # noqa: S108
+        assert container["args"][container["args"].index("--project-dir") + 1] == "/opt/dbt"
     else:
         assert labels["app.kubernetes.io/component"] == "loader"
         assert container["image"] == "imdb-pipeline-loader:latest"
