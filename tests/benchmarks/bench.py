@@ -26,7 +26,7 @@ from typing import Any
 
 import bench_report
 import psycopg2
-from bench_contenders import CONTENDERS, ContenderError, Context, Record, SourceFile
+from bench_contenders import ALL_AT_ONCE, CONTENDERS, PER_DATASET, ContenderError, Context, Record, SourceFile
 
 from imdb_loader import datasets
 from imdb_loader.devkit import pg, synth
@@ -172,20 +172,44 @@ def git_commit() -> str:
 # -- the rounds --------------------------------------------------------------------------------------
 
 
+def _rotated(names: list[str], by: int) -> list[str]:
+    shift = by % len(names) if names else 0
+    return names[shift:] + names[:shift]
+
+
 def run_rounds(ctx: Context, order: list[str], repeat: int) -> tuple[list[Record], dict[str, str]]:
-    """Every contender once per round, the order rotated each round so none always goes first."""
+    """``repeat`` rounds. In a round, every per-dataset contender loads a dataset before any
+    moves on to the next one, so they share the machine's conditions at each dataset (a busy
+    neighbour slows them all alike); the order rotates every dataset and every round. Each
+    contender has its own fresh database per round. Then the all-at-once contenders."""
     records: list[Record] = []
     failures: dict[str, str] = {}
+    per_dataset = [c for c in order if c in PER_DATASET]
+    whole = [c for c in order if c in ALL_AT_ONCE]
     for round_no in range(repeat):
-        shift = round_no % len(order)
-        for name in order[shift:] + order[:shift]:
+        dbs = {c: ctx.fresh_database(f"bench_{c.replace('-', '_')}_{round_no}") for c in per_dataset}
+        try:
+            for i, src in enumerate(ctx.files.values()):
+                say(f"round {round_no + 1}/{repeat}: {src.dataset} ({src.rows:,} rows)")
+                for name in _rotated(per_dataset, round_no + i):
+                    if name in failures:
+                        continue
+                    try:
+                        records.append({**PER_DATASET[name](ctx, dbs[name], src), "round": round_no})
+                    except ContenderError as exc:
+                        failures[name] = str(exc)
+                        say(f"{name} FAILED: {exc}")
+                    ctx.checkpoint()
+        finally:
+            for db in dbs.values():
+                ctx.drop_and_checkpoint(db)
+        for name in _rotated(whole, round_no):
             if name in failures:
                 continue
             db = ctx.fresh_database(f"bench_{name.replace('-', '_')}_{round_no}")
             say(f"round {round_no + 1}/{repeat}: {name}")
             try:
-                for record in CONTENDERS[name](ctx, db):
-                    records.append({**record, "round": round_no})
+                records += [{**r, "round": round_no} for r in ALL_AT_ONCE[name](ctx, db)]
             except ContenderError as exc:
                 failures[name] = str(exc)
                 say(f"{name} FAILED: {exc}")

@@ -21,6 +21,8 @@ class Measured:
     seconds: float
     returncode: int
     peak_rss_mb: float
+    cpu_seconds: float
+    """User + system CPU of the child itself (the server's work is not in it)."""
     stdout: str
     stderr: str
 
@@ -34,11 +36,11 @@ def _start(cmd: Sequence[str], env: Mapping[str, str], out: Path, err: Path) -> 
         return subprocess.Popen(list(cmd), env=dict(env), stdout=stdout, stderr=stderr, stdin=subprocess.DEVNULL)
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float]:
-    """(return code, peak RSS in MB) of one child; Popen is told, so it never waits again."""
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float, float]:
+    """(return code, peak RSS in MB, CPU seconds) of one child; Popen is told, so it never waits again."""
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024.0  # Linux reports KiB
+    return proc.returncode, usage.ru_maxrss / 1024.0, usage.ru_utime + usage.ru_stime  # maxrss is in KiB
 
 
 def run_measured(cmd: Sequence[str], env: Mapping[str, str]) -> Measured:
@@ -58,8 +60,9 @@ def run_parallel_measured(cmds: Sequence[Sequence[str]], env: Mapping[str, str])
                 seconds=seconds,
                 returncode=code,
                 peak_rss_mb=rss,
+                cpu_seconds=cpu,
                 stdout=out.read_text(errors="replace"),
                 stderr=err.read_text(errors="replace"),
             )
-            for (code, rss), (out, err) in zip(reaped, files, strict=True)
+            for (code, rss, cpu), (out, err) in zip(reaped, files, strict=True)
         ]

@@ -313,8 +313,9 @@ def _datasets_table(s: Summary) -> list[str]:
 def _phases_table(s: Summary) -> list[str]:
     phases = ("check", "copy", "index", "analyze", "swap")
     lines = [
-        "| dataset | " + " | ".join(phases) + " | loader total | process wall | ceiling keys | pimdb |",
-        "|---|" + "--:|" * (len(phases) + 4),
+        "| dataset | " + " | ".join(phases) + " | loader total | process wall | process CPU | ceiling COPY "
+        "| ceiling keys | pimdb |",
+        "|---|" + "--:|" * (len(phases) + 6),
     ]
     for ds in s.files:
         ours = s.by.get(("ours", ds), [])
@@ -323,6 +324,10 @@ def _phases_table(s: Summary) -> list[str]:
         cells = [_n(statistics.median(_phase(r, p) for r in ours), 2) for p in phases]
         cells.append(_n(statistics.median(r["internal_seconds"] for r in ours), 2))
         cells.append(_n(statistics.median(r["seconds"] for r in ours), 2))
+        cpu = [r["client_cpu_seconds"] for r in ours if "client_cpu_seconds" in r]
+        cells.append(_n(statistics.median(cpu) if cpu else None, 2))
+        copy = s.dataset("ceiling", ds, "copy")
+        cells.append(_n(copy.median if copy else None, 2))
         keys = s.dataset("ceiling", ds, "index")
         cells.append(_n(keys.median if keys else None, 2))
         pim = s.dataset("pimdb", ds)
@@ -410,7 +415,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "*check*: ask the source (conditional GET); *copy*: download + gunzip + header check + `COPY ... FREEZE` into "
         "a fresh table; *index*: primary key and secondary indexes; *swap*: rename into place with grants and views; "
-        "*process wall*: the whole `imdb-load` process, interpreter start and audit rows included.",
+        "*process wall*: the whole `imdb-load` process, interpreter start and audit rows included; *process CPU*: "
+        "user + system CPU seconds of that process (download, gunzip, Python), the server's work excluded.",
         "",
         "#### Full-scale projection — a projection, not a measurement",
         "",
