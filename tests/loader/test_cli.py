@@ -101,3 +101,14 @@ def test_database_errors_are_one_line_without_the_password(site, fresh_db: str) 
     last = out.stderr.strip().splitlines()[-1]
     assert "title.ratings: database error:" in last and "password authentication failed" in last
     assert "not-the-password" not in out.stderr
+
+
+def test_keyword_dsn_works(clean_files: Path, site, fresh_db: str) -> None:
+    root, server = site
+    publish(root, clean_files, "title.ratings")
+    p = urlsplit(fresh_db)
+    keywords = f"host={p.hostname} port={p.port} dbname={p.path.lstrip('/')} user={p.username} password={p.password}"
+    out = imdb_load("title.ratings", "--dsn", keywords, "--base-url", server.base_url)
+    assert out.returncode == 0, out.stderr
+    assert f"{p.username}@{p.hostname}:{p.port}/{p.path.lstrip('/')}" in out.stderr
+    assert (p.password or "") not in out.stderr
