@@ -22,8 +22,9 @@ name; see `dags/README.md`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TaskGroup, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TaskGroup, task
 from imdb_pipeline import config as cfg
 from imdb_pipeline.jobs import DBT_EXECUTION_TIMEOUT, LOAD_JOBS
 from imdb_pipeline.results import dbt_needed as decide_dbt
@@ -80,11 +81,10 @@ with DAG(
         ]
 
     @task.short_circuit(task_id="dbt_needed")
-    def dbt_needed() -> bool:
+    def dbt_needed(ti: Any = None, params: Any = None) -> bool:
         """False (skip dbt) when every load reported "unchanged" and force_dbt is off."""
-        context = get_current_context()
-        results = context["ti"].xcom_pull(task_ids=[job.task_id for job in LOAD_JOBS])
-        run, why = decide_dbt(results, force=bool(context["params"].get("force_dbt")))
+        results = ti.xcom_pull(task_ids=[job.task_id for job in LOAD_JOBS])
+        run, why = decide_dbt(results, force=bool((params or {}).get("force_dbt")))
         print(why)
         return run
 

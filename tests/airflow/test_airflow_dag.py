@@ -167,3 +167,28 @@ def test_local_runner_turns_a_dsn_into_libpq_variables_for_dbt():
         "PGHOST": "/var/run/postgresql",
         "PGDATABASE": "imdb",
     }
+
+
+class XComStub:
+    """Stands in for the task instance: hands out given load results for the load task ids."""
+
+    def __init__(self, results_by_task: dict[str, object]) -> None:
+        self.results_by_task = results_by_task
+
+    def xcom_pull(self, task_ids: list[str]) -> list[object]:
+        return [self.results_by_task.get(task_id) for task_id in task_ids]
+
+
+@pytest.mark.parametrize(
+    ("status_of_title_ratings", "force_dbt", "expected"),
+    [("unchanged", False, False), ("unchanged", True, True), ("loaded", False, True)],
+)
+def test_dbt_gate_task_reads_every_load_and_the_force_param(dag, status_of_title_ratings, force_dbt, expected):
+    unchanged = {"status": "unchanged", "datasets": [{"dataset": "x", "status": "unchanged"}]}
+    results = {task_id: unchanged for task_id in LOAD_IDS}
+    results["load_title_ratings"] = {
+        "status": status_of_title_ratings,
+        "datasets": [{"status": status_of_title_ratings}],
+    }
+    gate = dag.get_task("dbt_needed")
+    assert gate.python_callable(ti=XComStub(results), params={"force_dbt": force_dbt}) is expected
