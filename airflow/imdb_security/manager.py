@@ -16,6 +16,7 @@ Each listed user gets two roles: ``dag-access-base`` (the Viewer role minus glob
 log in, menus, own profile) and ``dags:<user>`` holding exactly the per-DAG permissions the file
 lists. Roles that would give the user any other DAG (Viewer, User, Op, ...) are taken away.
 Admins are never changed. Users and roles that leave the file lose their ``dags:`` role.
+A listed user created later (UI, ``airflow users create``) gets its roles when it is created.
 """
 
 from __future__ import annotations
@@ -111,6 +112,14 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
     def sync_roles(self) -> None:
         super().sync_roles()
         self.sync_dag_permissions()
+
+    def add_user(self, username: str, *args: Any, **kwargs: Any) -> Any:
+        """Create a user; a user the file lists gets exactly its DAGs at once, not at the next sync."""
+        user = super().add_user(username, *args, **kwargs)
+        config = self.dag_permissions
+        if user and config is not None and username in config.users:
+            self.sync_dag_permissions(reload=False)
+        return user
 
     def sync_dag_permissions(self, reload: bool = True) -> None:
         """Make roles and user assignments match the file (re-read unless ``reload`` is False)."""

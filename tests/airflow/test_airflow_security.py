@@ -29,6 +29,7 @@ INITIAL = {
         "bob": {"dags": {"dag_b": ["read", "trigger"], "dag_c": []}},
         "dave": {"dags": {"dag_c": ["edit"]}},
         "ghost": ["dag_a"],
+        "nobody": ["dag_b"],
         "admin": ["dag_a"],
         "erin": ["dag_a", "no_such_dag"],
     },
@@ -173,10 +174,20 @@ def test_unknown_users_and_dag_ids_warn_without_failing(fab, caplog):
     with caplog.at_level(logging.WARNING, logger="imdb_security.manager"):
         resync(flask_app, auth_manager)
     messages = " | ".join(r.getMessage() for r in caplog.records)
-    assert "user 'ghost' is not registered" in messages
+    assert "user 'nobody' is not registered" in messages
     assert "unknown DAG id 'no_such_dag'" in messages
     assert "'admin' is an Admin" in messages
     assert api.listed_dags("erin") == ["dag_a"]
+
+
+def test_a_listed_user_created_later_gets_exactly_its_dags_at_once(fab):
+    api, auth_manager, flask_app = fab
+    with flask_app.app_context():
+        sm = auth_manager.security_manager
+        sm.add_user("ghost", "ghost", "Test", "ghost@example.com", sm.find_role("User"), password="pw-ghost")
+    assert roles_of(flask_app, auth_manager, "ghost") == ["dag-access-base", "dags:ghost"]
+    assert api.listed_dags("ghost") == ["dag_a"]
+    assert api.access("ghost", "dag_a") == {"read": 200, "edit": 403, "trigger": 403}
 
 
 def test_changing_the_file_and_resyncing_changes_access(fab, permissions_file):
