@@ -96,15 +96,19 @@ def run(
     runs: int = 1,
     force_dbt: bool = False,
     airflow_home: Path | None = None,
-    pool_slots: int = 3,
+    pool_slots: int | None = None,
 ) -> list[RunResult]:
-    """Run the DAG ``runs`` times; an existing ``airflow_home/airflow.db`` is reused as is."""
+    """Run the DAG ``runs`` times; an existing ``airflow_home/airflow.db`` is reused as is.
+
+    The pool gets ``pool_slots`` slots, else ``IMDB_LOADS_POOL_SLOTS``, else 3.
+    """
+    slots = pool_slots or int(os.environ.get("IMDB_LOADS_POOL_SLOTS", "").strip() or 3)
     home = airflow_home or Path(tempfile.mkdtemp(prefix="imdb-airflow-"))
     home.mkdir(parents=True, exist_ok=True)
     env = airflow_env(home, dsn, base_url)
     if not (home / "airflow.db").exists():
         airflow(env, "db", "migrate")
-    airflow(env, "pools", "set", POOL, str(pool_slots), "IMDb loads at once")
+    airflow(env, "pools", "set", POOL, str(slots), "IMDb loads at once")
     args = ["dags", "test", DAG_ID]
     if force_dbt:
         args += ["--conf", json.dumps({"force_dbt": True})]

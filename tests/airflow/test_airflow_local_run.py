@@ -104,3 +104,11 @@ def test_second_run_finds_everything_unchanged_and_skips_dbt(local_runs):
     assert runs[0][0].run_id != result.run_id
     second = statuses[len(DATASETS) :]
     assert sorted(second) == sorted((ds.name, "unchanged") for ds in DATASETS)
+
+
+def test_run_local_script_requires_a_dsn(monkeypatch, capsys):
+    monkeypatch.delenv("IMDB_DSN", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        run_local_module().main([])
+    assert exit_info.value.code == 2
+    assert "--dsn (or IMDB_DSN) is required" in capsys.readouterr().err
