@@ -9,12 +9,13 @@ between runs, outside the timings.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +59,14 @@ class Context:
     python: Path
     pimdb: Path | None
     seed_limits: dict[str, int]
-    databases: list[str] = field(default_factory=list)
 
     # -- connections -----------------------------------------------------------------------------
 
-    def dsn(self, dbname: str, *, with_password: bool = False) -> str:
+    def dsn(self, dbname: str) -> str:
         """A URI without the password: children get it through PGPASSWORD, so it is in no argv."""
-        if with_password:
-            return self.pg.dsn_for(dbname)
         return f"postgresql://{self.pg.user}@127.0.0.1:{self.pg.port}/{dbname}"
 
     def child_env(self, dbname: str) -> dict[str, str]:
-        import os
-
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "IMDB_", "DATABASE_URL"))}
         env.update(
             PGHOST="127.0.0.1",
