@@ -34,22 +34,35 @@ genre_counts as (
     group by title_id
 ),
 
-shared_features as (
+pair_title_features as materialized (
+    -- Pairs first, then their features: each pair meets only its own title's few
+    -- features. Joining the features table with itself on (kind, value) instead, as
+    -- the planner likes to, matches every two titles of a genre: quadratic. The
+    -- MATERIALIZED fence keeps this order.
     select
         pairs.title_id,
         pairs.candidate_title_id,
-        count(*) filter (where title_feature.feature_kind = 'genre') as shared_genres,
-        count(*) filter (where title_feature.feature_kind = 'director') as shared_directors,
-        count(*) filter (where title_feature.feature_kind = 'writer') as shared_writers,
-        count(*) filter (where title_feature.feature_kind = 'cast') as shared_cast
+        title_feature.feature_kind,
+        title_feature.feature_value
     from pairs
     inner join features as title_feature
         on pairs.title_id = title_feature.title_id
+),
+
+shared_features as (
+    select
+        pair_title_features.title_id,
+        pair_title_features.candidate_title_id,
+        count(*) filter (where pair_title_features.feature_kind = 'genre') as shared_genres,
+        count(*) filter (where pair_title_features.feature_kind = 'director') as shared_directors,
+        count(*) filter (where pair_title_features.feature_kind = 'writer') as shared_writers,
+        count(*) filter (where pair_title_features.feature_kind = 'cast') as shared_cast
+    from pair_title_features
     inner join features as candidate_feature
-        on pairs.candidate_title_id = candidate_feature.title_id
-        and title_feature.feature_kind = candidate_feature.feature_kind
-        and title_feature.feature_value = candidate_feature.feature_value
-    group by pairs.title_id, pairs.candidate_title_id
+        on pair_title_features.candidate_title_id = candidate_feature.title_id
+        and pair_title_features.feature_kind = candidate_feature.feature_kind
+        and pair_title_features.feature_value = candidate_feature.feature_value
+    group by pair_title_features.title_id, pair_title_features.candidate_title_id
 ),
 
 signals as (

@@ -3,9 +3,16 @@
         indexes=[
             {'columns': ['title_id', 'person_id', 'role'], 'unique': True},
             {'columns': ['person_id']},
-        ]
+        ],
+        post_hook=[
+            "create statistics on title_id, person_id from {{ this }}",
+            "analyze {{ this }}",
+        ],
     )
 }}
+{#- The statistics tell the planner that (title_id, person_id) is nearly unique. Without
+    them it guesses a tenth of the rows for person_filmography's GROUP BY and picks a
+    plan that aggregates the whole bridge once per parallel worker. -#}
 
 with
 

@@ -13,15 +13,16 @@ people as (
     select * from {{ ref('stg_imdb__names') }}
 ),
 
-credits as (
-    select * from {{ ref('bridge_title_people') }}
+filmography as (
+    -- Already one row per (person, title): counting titles needs no distinct.
+    select * from {{ ref('person_filmography') }}
 ),
 
 credit_counts as (
     select
         person_id,
-        count(distinct title_id)::integer as credited_title_count
-    from credits
+        count(*)::integer as credited_title_count
+    from filmography
     group by person_id
 ),
 

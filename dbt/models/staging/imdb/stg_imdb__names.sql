@@ -5,10 +5,8 @@ source as (
 ),
 
 deduplicated as (
-    -- One row per key, the same one on every run (ties broken on the whole row's text).
-    select distinct on (nconst) *
-    from source
-    order by nconst, source::text
+    -- One row per key (see macros/deduplicate.sql).
+    {{ deduplicate('source', source('imdb', 'name_basics'), ['nconst']) }}
 ),
 
 renamed as (

@@ -5,10 +5,8 @@ source as (
 ),
 
 deduplicated as (
-    -- One row per key, the same one on every run (ties broken on the whole row's text).
-    select distinct on (title_id, ordering) *
-    from source
-    order by title_id, ordering, source::text
+    -- One row per key (see macros/deduplicate.sql).
+    {{ deduplicate('source', source('imdb', 'title_akas'), ['title_id', 'ordering']) }}
 ),
 
 renamed as (

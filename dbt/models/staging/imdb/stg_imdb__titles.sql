@@ -5,11 +5,8 @@ source as (
 ),
 
 deduplicated as (
-    -- The loader keeps tconst unique, but a view must not rely on that: one row per
-    -- key, the same one on every run (ties broken on the whole row's text).
-    select distinct on (tconst) *
-    from source
-    order by tconst, source::text
+    -- One row per key (see macros/deduplicate.sql).
+    {{ deduplicate('source', source('imdb', 'title_basics'), ['tconst']) }}
 ),
 
 renamed as (
