@@ -131,6 +131,30 @@ class Summary:
             any(r.get("prefix") for r in any_round),
         )
 
+    def per_round(self, contender: str, phase: str | None = None) -> dict[int, tuple[float, int]]:
+        """Round -> (seconds, rows) of all seven datasets in that round."""
+        if contender in WHOLE:
+            return {r["round"]: (r["seconds"], r["rows"]) for r in self.by.get((contender, "all"), [])}
+        grouped: dict[int, list[Record]] = defaultdict(list)
+        for ds in self.files:
+            for r in self.by.get((contender, ds), []):
+                grouped[r["round"]].append(r)
+        return {
+            k: (sum(_phase(r, phase) if phase else r["seconds"] for r in rs), sum(r["rows"] for r in rs))
+            for k, rs in grouped.items()
+            if len(rs) == len(self.files)
+        }
+
+    def paired(self, a: str, a_phase: str | None, b: str, b_phase: str | None) -> list[float]:
+        """Per round, rows/s of ``a`` over rows/s of ``b``: runs made side by side, so a busy
+        moment on the machine slows both, and the ratio is steadier than one of medians."""
+        ra, rb = self.per_round(a, a_phase), self.per_round(b, b_phase)
+        return [
+            (ra[k][1] / ra[k][0]) / (rb[k][1] / rb[k][0])
+            for k in sorted(ra.keys() & rb.keys())
+            if ra[k][0] > 0 and rb[k][0] > 0
+        ]
+
     def full_rows_total(self) -> int:
         return sum(self.full_rows[d] for d in self.files)
 
@@ -169,52 +193,50 @@ def speed_ratio(faster: Stat | None, slower: Stat | None) -> float | None:
     return faster.rows_per_s / slower.rows_per_s
 
 
-def targets(s: Summary) -> list[tuple[str, str, float | None, float]]:
-    """(target, how it is measured, measured ratio, required ratio). Each target is shown
+def targets(s: Summary) -> list[tuple[str, str, list[float], float]]:
+    """(target, how it is measured, per-round ratios, required ratio). Each target is shown
     the ways it can fairly be read, so nobody has to trust one chosen number."""
-    ours, loader, ours_copy = s.total("ours"), s.total("ours", "loader"), s.total("ours", "copy")
-    seed_ev = s.total("seed-execute_values")
     return [
         (
             "ours ≥ 0.9× the ceiling: COPY phase",
             "ceiling COPY / our COPY phase (HTTP + gunzip + COPY), seconds summed over the 7 datasets",
-            speed_ratio(ours_copy, s.total("ceiling", "copy")),
+            s.paired("ours", "copy", "ceiling", "copy"),
             0.9,
         ),
         (
             "ours ≥ 0.9× the ceiling: end to end",
             "ceiling (COPY + keys + ANALYZE) / our loader's own time (check, COPY, keys, ANALYZE, swap, audit)",
-            speed_ratio(loader, s.total("ceiling")),
+            s.paired("ours", "loader", "ceiling", None),
             0.9,
         ),
         (
             "ours ≥ 0.9× the ceiling: end to end, whole process",
-            "as above, ours from process start to exit (Python start and imports add about 0.5 s per dataset)",
-            speed_ratio(ours, s.total("ceiling")),
+            "as above, ours from process start to exit (Python's start and imports: a fixed cost per process)",
+            s.paired("ours", None, "ceiling", None),
             0.9,
         ),
         (
             "ours ≥ 0.9× the ceiling: seven at once",
             "ceiling ×7 parallel / ours ×7 parallel processes, wall time until the last one finished",
-            speed_ratio(s.total("ours-parallel"), s.total("ceiling-parallel")),
+            s.paired("ours-parallel", None, "ceiling-parallel", None),
             0.9,
         ),
         (
             "ours ≥ 15× the seed's execute_values: loading rows",
             "rows/s: our COPY phase / the seed's INSERT phase (on its prefix)",
-            speed_ratio(ours_copy, s.total("seed-execute_values", "insert")),
+            s.paired("ours", "copy", "seed-execute_values", "insert"),
             15.0,
         ),
         (
             "ours ≥ 15× the seed's execute_values: end to end",
             "rows/s: ours whole process / the seed's INSERTs + the same keys (on its prefix)",
-            speed_ratio(ours, seed_ev),
+            s.paired("ours", None, "seed-execute_values", None),
             15.0,
         ),
         (
             "ours ≥ 1.0× pimdb",
             "rows/s, both whole processes end to end with keys, one process per dataset",
-            speed_ratio(ours, s.total("pimdb")),
+            s.paired("ours", None, "pimdb", None),
             1.0,
         ),
     ]
@@ -280,10 +302,14 @@ def _totals_table(s: Summary) -> list[str]:
 
 
 def _targets_table(s: Summary) -> list[str]:
-    lines = ["| target | measured as | ratio | met |", "|---|---|--:|:-:|"]
-    for name, how, ratio, need in targets(s):
-        met = "–" if ratio is None else ("yes" if ratio >= need else "**no**")
-        lines.append(f"| {name} | {how} | {_x(ratio)} | {met} |")
+    lines = ["| target | measured as | ratio: median (min–max) of rounds | met |", "|---|---|--:|:-:|"]
+    for name, how, ratios, need in targets(s):
+        if not ratios:
+            lines.append(f"| {name} | {how} | not measured | – |")
+            continue
+        median = statistics.median(ratios)
+        met = "yes" if median >= need else "**no**"
+        lines.append(f"| {name} | {how} | {_x(median)} ({min(ratios):,.2f}–{max(ratios):,.2f}) | {met} |")
     return lines
 
 
@@ -381,6 +407,30 @@ def _projection_table(s: Summary) -> list[str]:
     return lines
 
 
+def _headline(s: Summary) -> str:
+    """One sentence with the numbers people ask for first, straight from the measurements."""
+    ours = s.total("ours")
+    if ours is None:
+        return ""
+    parts = [
+        f"`imdb-load` loaded all {s.rows_total():,} rows in {ours.median:,.1f} s ({ours.rows_per_s:,.0f} rows/s) "
+        "one dataset after another, keys and swap included"
+    ]
+    parallel = s.total("ours-parallel")
+    if parallel is not None:
+        parts.append(f", and in {parallel.median:,.1f} s with all seven at once")
+    comparisons = [
+        (speed_ratio(ours, s.total("ceiling")), "the speed of the server-side COPY ceiling (keys included)"),
+        (speed_ratio(ours, s.total("seed-execute_values")), "the seed's `execute_values`"),
+        (speed_ratio(ours, s.total("pimdb")), "pimdb"),
+    ]
+    said = [f"{ratio:,.2f}× {what}" for ratio, what in comparisons if ratio is not None]
+    sentence = "".join(parts) + "."
+    if said:
+        sentence += " End to end, that is " + ", ".join(said) + "."
+    return f"**In short:** {sentence}"
+
+
 def _loads(values: list[float]) -> str:
     return "/".join(f"{x:.1f}" for x in values)
 
@@ -395,7 +445,8 @@ def markdown(results: dict[str, Any]) -> str:
     out = [
         "<!-- Generated by tests/benchmarks/bench.py (`make bench`); do not edit by hand. -->",
         f"### Results: scale {meta['scale']:g}, {s.rows_total():,} rows, {plain_mb:,.0f} MB uncompressed "
-        f"({gz_mb:,.0f} MB gzip), median of {meta['repeat']} interleaved rounds (min–max)",
+        f"({gz_mb:,.0f} MB gzip), median of {meta['repeat']} interleaved round{'s' if meta['repeat'] != 1 else ''} "
+        "(min–max)",
         "",
         f"Measured {meta['started_utc']} on {machine['cpus']} CPUs ({machine['cpu_model']}), "
         f"{machine['memory_gb']:g} GB RAM, PostgreSQL {machine['postgres']}, Python {machine['python']}, "
@@ -407,6 +458,8 @@ def markdown(results: dict[str, Any]) -> str:
             if max(machine["load_average_at_start"]) > machine["cpus"]
             else "."
         ),
+        "",
+        _headline(s),
         "",
         "#### All seven datasets",
         "",
@@ -426,6 +479,8 @@ def markdown(results: dict[str, Any]) -> str:
         "prefix, keys included.",
         "",
         "#### Targets",
+        "",
+        "Each ratio is taken per round, from runs made side by side, and the median of the rounds is judged.",
         "",
         *_targets_table(s),
         "",
