@@ -319,6 +319,17 @@ def _targets_table(s: Summary) -> list[str]:
         median = statistics.median(ratios)
         met = "yes" if median >= need else "**no**"
         lines.append(f"| {name} | {how} | {_x(median)} ({min(ratios):,.2f}–{max(ratios):,.2f}) | {met} |")
+    bounds = [
+        (s.paired("ceiling", "copy", "seed-execute_values", "insert"), "when loading rows"),
+        (s.paired("ceiling", None, "seed-execute_values", None), "end to end with keys"),
+    ]
+    said = [f"{statistics.median(r):,.2f}× {what}" for r, what in bounds if r]
+    if said:
+        lines += [
+            "",
+            "For scale: on this machine the ceiling itself, which no client can beat, is the seed's "
+            "`execute_values` × " + " and × ".join(x.replace("× ", " ", 1) for x in said) + ".",
+        ]
     return lines
 
 
