@@ -133,7 +133,15 @@ def pimdb_status(path: Path) -> tuple[Path | None, str]:
     probe = subprocess.run([str(path), "--version"], capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         return None, f"not run: `pimdb --version` failed: {(probe.stderr or probe.stdout).strip()[-300:]}"
-    return path, (probe.stdout or probe.stderr).strip()
+    says = (probe.stdout or probe.stderr).strip()
+    # pimdb 0.3.1's --version still prints 0.3.0; the installed distribution is the truth.
+    dist = subprocess.run(
+        [str(path.parent / "python"), "-c", "import importlib.metadata as m; print(m.version('pimdb'))"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return path, f"pimdb {dist} (`pimdb --version`: {says})" if dist else says
 
 
 def machine_info(pg_dsn: str) -> dict[str, Any]:
@@ -164,9 +172,12 @@ def machine_info(pg_dsn: str) -> dict[str, Any]:
 
 
 def git_commit() -> str:
-    cmd = ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return out.stdout.strip() or "unknown"
+    """HEAD, and whether the loader measured differs from it."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run([*git, "status", "--porcelain", "loader"], capture_output=True, text=True, check=False)
+    commit = head.stdout.strip() or "unknown"
+    return commit + (" with uncommitted loader changes" if dirty.stdout.strip() else "")
 
 
 # -- the rounds --------------------------------------------------------------------------------------
