@@ -66,18 +66,18 @@ lock: ## Re-resolve requirements/*.in into the pinned requirements/*.lock files.
 ##@ Develop
 
 .PHONY: test
-test: setup ## Run the whole test suite (installs what it needs first).
+test: setup lint ## Run the whole test suite, lint included (installs what it needs first).
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy on loader/.
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check loader tests scripts
+	$(BIN)/ruff format --check loader tests scripts dags airflow
 	$(BIN)/mypy
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Format and auto-fix what ruff can.
-	$(BIN)/ruff format loader tests scripts
+	$(BIN)/ruff format loader tests scripts dags airflow
 	$(BIN)/ruff check --fix .
 
 .PHONY: clean
