@@ -94,7 +94,8 @@ def measure(server: pg.Server, scale: float, seed: int, dbt_vars: dict[str, obje
             build_seconds = run([*dbt_cmd, "--vars", json.dumps(dbt_vars)], env)
             results = json.loads((work / "target" / "run_results.json").read_text())["results"]
             timings = sorted(
-                ((r["unique_id"].split(".")[-1], float(r["execution_time"])) for r in results),
+                # unique_id is "<type>.imdb.<name>[.<hash>]"
+                ((r["unique_id"].split(".")[2], float(r["execution_time"])) for r in results),
                 key=lambda item: -item[1],
             )
             raw_rows = sum(
