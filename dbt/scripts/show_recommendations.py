@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conn = psycopg2.connect("")  # everything from PG* variables
     except psycopg2.OperationalError as exc:
-        print(f"cannot connect with the PG* variables: {str(exc).strip()}", file=sys.stderr)
+        print(f"cannot connect with the PG* variables: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     with conn, conn.cursor() as cur:
         try:
