@@ -313,3 +313,21 @@ def test_docs_generate(warehouse: Warehouse) -> None:
     catalog = json.loads((warehouse.target_path / "catalog.json").read_text())
     assert "model.imdb.title_recommendations" in catalog["nodes"]
     assert (warehouse.target_path / "index.html").exists()
+
+
+def test_show_recommendations_script(warehouse: Warehouse) -> None:
+    script = DBT_PROJECT / "scripts" / "show_recommendations.py"
+    env = {k: v for k, v in warehouse.dbt_env.items() if not k.startswith("DBT_")}
+    popular = subprocess.run(
+        [sys.executable, str(script), "--titles", "3", "--top", "5"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert popular.returncode == 0, popular.stderr
+    assert popular.stdout.count("Because you watched") == 3
+    known = subprocess.run(
+        [sys.executable, str(script), "--title-id", SAME_DIRECTOR_A, "--top", "1"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert known.returncode == 0, known.stderr
+    assert f"1. Known Two (movie, 2001) [{SAME_DIRECTOR_B}]" in known.stdout
+    assert "same director, 2 shared genres" in known.stdout
