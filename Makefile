@@ -14,7 +14,7 @@ KUBERNETES_VERSION ?= 1.33.0# what rendered manifests are validated against
 VENV ?= .venv
 DBT_VENV ?= .venvs/dbt
 CHECKOV_VENV ?= .venvs/checkov
-SCALE ?= 0.002
+DBT_SCALES ?= 0.01 0.05
 REPEAT ?= 3
 PYTEST_ARGS ?=
 # DRY_RUN=1 prints cluster commands instead of running them.
@@ -79,6 +79,15 @@ lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy on loader/.
 fmt: $(VENV)/.installed ## Format and auto-fix what ruff can.
 	$(BIN)/ruff format loader tests scripts dags airflow
 	$(BIN)/ruff check --fix .
+
+.PHONY: dbt-docs
+dbt-docs: setup ## Generate and serve the dbt docs on http://localhost:8081 (needs PG* pointing at a loaded warehouse).
+	$(DBT_VENV)/bin/dbt docs generate --project-dir dbt --profiles-dir dbt
+	$(DBT_VENV)/bin/dbt docs serve --project-dir dbt --profiles-dir dbt --port 8081
+
+.PHONY: measure-dbt
+measure-dbt: setup ## Time dbt build at two scales (DBT_SCALES="0.01 0.05") and print the growth ratio.
+	$(BIN)/python dbt/scripts/measure_build.py --scales $(DBT_SCALES)
 
 .PHONY: clean
 clean: ## Remove virtualenvs, caches and build output.

@@ -89,7 +89,18 @@ def dbt_steps(dsn: str) -> None:
         return
     env = {**os.environ, **pg_env(dsn), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     banner("dbt build: staging -> intermediate -> marts, with tests")
-    cmd = [str(dbt), "build", "--project-dir", str(REPO / "dbt"), "--profiles-dir", str(REPO / "dbt"), "--quiet"]
+    # Synthetic titles have fewer votes than real ones: lower the recommendation floor.
+    cmd = [
+        str(dbt),
+        "build",
+        "--project-dir",
+        str(REPO / "dbt"),
+        "--profiles-dir",
+        str(REPO / "dbt"),
+        "--quiet",
+        "--vars",
+        "{recommendation_min_votes: 20}",
+    ]
     started = time.monotonic()
     code = subprocess.run(cmd, env=env, check=False).returncode
     if code != 0:
