@@ -126,7 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_usage(sys.stderr)
         print(f"imdb-load: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_ARGUMENTS)
-    results = load_many(chosen, cfg, parallel=args.parallel)
+    try:
+        results = load_many(chosen, cfg, parallel=args.parallel)
+    except KeyboardInterrupt:
+        print("imdb-load: interrupted; live tables are unchanged", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line for the user, the traceback with -v
+        log.debug("unexpected error", exc_info=True)
+        print(f"imdb-load: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return int(ExitCode.UNEXPECTED)
     for result in results:
         (log.error if result.status == "failed" else log.info)(
             summary_line(result),
