@@ -323,10 +323,13 @@ class DatasetLoad:
         return reader
 
     def _create_fresh(self) -> None:
+        # One round trip: the table and its column comments (users see them in psql and dbt docs).
+        statements = [
+            ddl.create_table(self.ds, self.cfg.schema, self.fresh),
+            *ddl.comments(self.ds, self.cfg.schema, self.fresh),
+        ]
         with self.work.cursor() as cur:
-            cur.execute(ddl.create_table(self.ds, self.cfg.schema, self.fresh))
-            for stmt in ddl.comments(self.ds, self.cfg.schema, self.fresh):
-                cur.execute(stmt)
+            cur.execute(sql.SQL("; ").join(statements))
 
     def _fast_copy(self, response: Any) -> int:
         with self.phase("copy"):
