@@ -22,7 +22,7 @@ LABELS = {
     "ceiling": "ceiling: server-side COPY + same keys + ANALYZE",
     "ceiling-copy": "ceiling: server-side COPY only",
     "ceiling-parallel": "ceiling: seven server-side COPYs + keys at once",
-    "decompress": "gunzip alone (zlib, one core)",
+    "decompress": "gunzip alone (the loader's isal gunzip, one core)",
     "pimdb": "pimdb `transfer` (local files, its own tables and keys)",
     "seed-execute_values": "seed: psycopg2 `execute_values`, pages of 10,000",
     "seed-executemany": "seed: psycopg2 `executemany`, batches of 10,000",
