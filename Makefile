@@ -97,5 +97,9 @@ clean: ## Remove virtualenvs, caches and build output.
 demo: setup ## Offline demo: synthetic IMDb -> local HTTP -> PostgreSQL 18 -> dbt, twice (DEMO_SCALE=0.01).
 	$(BIN)/python scripts/demo.py
 
+.PHONY: demo-airflow
+demo-airflow: setup ## The same demo through the real DAG: `airflow dags test` with the local runner, twice.
+	$(BIN)/python scripts/demo.py --airflow
+
 # Cluster and benchmark targets live beside this file, one fragment per concern.
 include $(sort $(wildcard mk/*.mk))
