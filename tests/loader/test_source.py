@@ -156,3 +156,15 @@ def test_slow_trickle_still_loads(published, fresh_db: str, clean_files: Path) -
 def test_missing_file_is_source_unavailable(site, run_load: Runner, capsys) -> None:
     assert run_load("title.ratings") == ExitCode.SOURCE_UNAVAILABLE
     assert "title.ratings.tsv.gz: HTTP 404" in capsys.readouterr().err
+
+
+def test_connect_errors_are_retried_then_reported(fresh_db: str) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = fast_retry_load(fresh_db, f"http://127.0.0.1:{port}/", max_attempts=3, connect_timeout=1.0).run()
+    assert result.exit_code == ExitCode.SOURCE_UNAVAILABLE
+    assert "gave up after 3 attempts: ConnectionError" in (result.error or "")
+    assert query(fresh_db, "SELECT status, error IS NOT NULL FROM imdb_raw.load_runs") == [("failed", True)]
