@@ -78,3 +78,30 @@ def primary_key_name(ds: Dataset) -> str:
 
 def index_name(ds: Dataset, columns: tuple[str, ...]) -> str:
     return f"{ds.table}_{'_'.join(columns)}_idx"
+
+
+def key_text(ds: Dataset) -> sql.Composed:
+    """The primary key as one text value, e.g. ``tt0000001,3``, for reject reasons."""
+    return sql.SQL("concat_ws(',', {})").format(
+        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
+    )
+
+
+def source_line(ds: Dataset, *, typed: bool) -> sql.Composed:
+    r"""A row written back as its IMDb line: tab-separated, NULL as \N.
+
+    ``typed`` rows come from a raw table (booleans go back to 0/1); untyped rows come
+    from the careful path's all-text staging table and are already the source text.
+    """
+
+    def as_text(col: Column) -> sql.Composable:
+        ident = sql.Identifier(col.name)
+        if not typed:
+            return ident
+        if col.pg_type == "boolean":
+            return sql.SQL("({}::int)::text").format(ident)
+        return sql.SQL("{}::text").format(ident)
+
+    return sql.SQL("concat_ws(E'\\t', {})").format(
+        sql.SQL(", ").join(sql.SQL("coalesce({}, {})").format(as_text(c), sql.Literal(NULL_MARKER)) for c in ds.columns)
+    )

@@ -15,7 +15,7 @@ from psycopg2.extensions import connection as Connection
 from imdb_loader import ddl
 from imdb_loader.audit import Audit
 from imdb_loader.config import LoadConfig
-from imdb_loader.datasets import NULL_MARKER, Dataset
+from imdb_loader.datasets import Dataset
 from imdb_loader.logs import DatasetLog
 
 KEPT_DUPLICATES = 10_000
@@ -53,12 +53,7 @@ def add_keys(  # noqa: PLR0917 - one call site, each argument a different thing
 
 def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_id: str, audit: Audit) -> int:
     keys = ddl.key_columns(ds)
-    raw = sql.SQL("concat_ws(E'\\t', {})").format(
-        sql.SQL(", ").join(
-            sql.SQL("coalesce({}, {})").format(_as_source_text(ds, c), sql.Literal(NULL_MARKER))
-            for c in ds.column_names
-        )
-    )
+    raw = ddl.source_line(ds, typed=True)
     query = sql.SQL(
         """
         WITH blocks AS (
@@ -84,9 +79,7 @@ def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_i
         t=table,
         keys=keys,
         raw=raw,
-        key_text=sql.SQL("concat_ws(',', {})").format(
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
-        ),
+        key_text=ddl.key_text(ds),
     )
     with conn.cursor() as cur:
         cur.execute(query)
@@ -101,11 +94,3 @@ def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_i
         ],
     )
     return len(rows)
-
-
-def _as_source_text(ds: Dataset, column: str) -> sql.Composable:
-    """The stored value as IMDb would write it (booleans as 0/1)."""
-    ident = sql.Identifier(column)
-    if ds.column(column).pg_type == "boolean":
-        return sql.SQL("({}::int)::text").format(ident)
-    return sql.SQL("{}::text").format(ident)

@@ -133,14 +133,8 @@ def typed_insert_sql(ds: Dataset, schema: str, fresh: str, staging: str) -> Type
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
     casts = sql.SQL(", ").join(sql.SQL("{}::{}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in ds.columns)
     keys = ddl.key_columns(ds)
-    raw = sql.SQL("concat_ws(E'\\t', {})").format(
-        sql.SQL(", ").join(
-            sql.SQL("coalesce({}, {})").format(sql.Identifier(c), sql.Literal(NULL_MARKER)) for c in ds.column_names
-        )
-    )
-    key_text = sql.SQL("concat_ws(',', {})").format(
-        sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in ds.primary_key)
-    )
+    raw = ddl.source_line(ds, typed=False)
+    key_text = ddl.key_text(ds)
     prepare = [
         sql.SQL(
             "CREATE TEMP TABLE _checked ON COMMIT DROP AS SELECT s.*, concat_ws('; ', {}) AS reason FROM {} s"
