@@ -14,11 +14,10 @@ server throws the half-built table away.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,7 +86,7 @@ class LoadResult:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+    return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + os.urandom(4).hex()
 
 
 def advisory_key(schema: str, ds: Dataset) -> str:
@@ -458,5 +457,7 @@ def load_many(datasets: list[Dataset], cfg: LoadConfig, parallel: int = 1) -> li
     )
     if parallel <= 1 or len(datasets) == 1:
         return [DatasetLoad(ds, cfg).run() for ds in datasets]
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only `--parallel` pays for it
+
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="imdb-load") as pool:
         return list(pool.map(lambda ds: DatasetLoad(ds, cfg).run(), datasets))

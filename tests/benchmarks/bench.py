@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the pimdb command (its own venv; `make bench` creates it)",
     )
     p.add_argument(
+        "--imdb-load",
+        type=Path,
+        default=Path(sys.executable).parent / "imdb-load",
+        help="our loader's command; `make bench` passes the image-like install in .venvs/loader "
+        "(default: the one next to this Python)",
+    )
+    p.add_argument(
         "--seed-rows-executemany",
         type=int,
         default=10_000,
@@ -79,7 +86,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--contenders: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(CONTENDERS)}")
     if args.scale <= 0 or args.repeat < 1:
         p.error("--scale must be positive and --repeat at least 1")
+    if not args.report_only and not os.access(args.imdb_load, os.X_OK):
+        p.error(f"--imdb-load: {args.imdb_load} is not an executable (`make bench` installs .venvs/loader)")
     return args
+
+
+def readme_for(out: Path) -> Path | None:
+    """The README embeds the committed results only: a run into another folder leaves it alone."""
+    return REPO / "README.md" if out.resolve() == (REPO / "docs" / "benchmarks").resolve() else None
 
 
 def say(message: str) -> None:
@@ -233,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results_path = args.out / "results.json"
     if args.report_only:
-        bench_report.write_all(json.loads(results_path.read_text()), args.out)
+        bench_report.write_all(json.loads(results_path.read_text()), args.out, readme_for(args.out))
         say(f"redrew {args.out}/results.md and chart.png from {results_path}")
         return 0
     order = [c for c in DEFAULT_ORDER if c in args.contenders.split(",")]
@@ -253,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
             files=files,
             base_url=http.base_url,
             data_dir=data_dir,
-            imdb_load=Path(sys.executable).parent / "imdb-load",
+            imdb_load=args.imdb_load.absolute(),
             seed_script=HERE / "bench_seed_insert.py",
             python=Path(sys.executable),
             pimdb=pimdb_path,
@@ -271,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": machine_info(server.dsn),
             "postgres_settings": settings,
             "pimdb": pimdb_note,
+            "imdb_load": str(args.imdb_load),
             "seed_rows_limit": ctx.seed_limits,
             "order": order,
         }
@@ -288,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    bench_report.write_all(results, args.out)
+    bench_report.write_all(results, args.out, readme_for(args.out))
     print(bench_report.markdown(results))
     say(f"wrote {results_path}, results.md and chart.png in {meta['seconds']:.0f}s")
     return 1 if failures else 0

@@ -195,57 +195,102 @@ def speed_ratio(faster: Stat | None, slower: Stat | None) -> float | None:
     return faster.rows_per_s / slower.rows_per_s
 
 
-def targets(s: Summary) -> list[tuple[str, str, list[float], float]]:
-    """(target, how it is measured, per-round ratios, required ratio). Each target is shown
-    the ways it can fairly be read, so nobody has to trust one chosen number."""
+Target = tuple[str, str, list[float], float, str]
+"""(target, how it is measured, per-round ratios, required ratio, why a shortfall happens)."""
+
+
+def _with_decompression(s: Summary) -> list[float]:
+    """Per round: (ceiling COPY + gunzip alone) / our COPY phase, the ceiling as the issue defines it."""
+    ours, copy, gunzip = s.per_round("ours", "copy"), s.per_round("ceiling", "copy"), s.per_round("decompress")
+    rounds = sorted(ours.keys() & copy.keys() & gunzip.keys())
+    return [(copy[k][0] + gunzip[k][0]) / ours[k][0] for k in rounds if ours[k][0]]
+
+
+def targets(s: Summary) -> list[Target]:
+    """The issue's three targets, each measured the way the issue defines its reference: the
+    ceiling is server-side COPY of the rows into the typed table plus decompression alone, and
+    the seed's approach is its INSERTs. The first is judged without crediting decompression."""
     return [
         (
-            "ours ≥ 0.9× the ceiling: COPY phase",
-            "ceiling COPY / our COPY phase (HTTP + gunzip + COPY), seconds summed over the 7 datasets",
+            "ours ≥ 0.9× the ceiling",
+            "ceiling COPY / our COPY phase (HTTP + gunzip + COPY into the fresh table), seconds summed over the "
+            "7 datasets; strict: the ceiling is not charged for decompression",
             s.paired("ours", "copy", "ceiling", "copy"),
             0.9,
+            "",
         ),
         (
-            "ours ≥ 0.9× the ceiling: end to end",
-            "ceiling (COPY + keys + ANALYZE) / our loader's own time (check, COPY, keys, ANALYZE, swap, audit)",
-            s.paired("ours", "loader", "ceiling", None),
+            "ours ≥ 0.9× the ceiling, as the issue defines it",
+            "(ceiling COPY + gunzip alone) / our COPY phase, which overlaps the two",
+            _with_decompression(s),
             0.9,
+            "",
         ),
         (
-            "ours ≥ 0.9× the ceiling: end to end, whole process",
-            "as above, ours from process start to exit (Python's start and imports: a fixed cost per process)",
-            s.paired("ours", None, "ceiling", None),
-            0.9,
-        ),
-        (
-            "ours ≥ 0.9× the ceiling: seven at once",
-            "ceiling ×7 parallel / ours ×7 parallel processes, wall time until the last one finished",
-            s.paired("ours-parallel", None, "ceiling-parallel", None),
-            0.9,
-        ),
-        (
-            "ours ≥ 0.9× the ceiling: seven at once, one process",
-            "ceiling ×7 parallel / one `imdb-load all --parallel 7` process",
-            s.paired("ours-threads", None, "ceiling-parallel", None),
-            0.9,
-        ),
-        (
-            "ours ≥ 15× the seed's execute_values: loading rows",
+            "ours ≥ 15× the seed's execute_values",
             "rows/s: our COPY phase / the seed's INSERT phase (on its prefix)",
             s.paired("ours", "copy", "seed-execute_values", "insert"),
             15.0,
-        ),
-        (
-            "ours ≥ 15× the seed's execute_values: end to end",
-            "rows/s: ours whole process / the seed's INSERTs + the same keys (on its prefix)",
-            s.paired("ours", None, "seed-execute_values", None),
-            15.0,
+            "",
         ),
         (
             "ours ≥ 1.0× pimdb",
             "rows/s, both whole processes end to end with keys, one process per dataset",
             s.paired("ours", None, "pimdb", None),
             1.0,
+            "",
+        ),
+    ]
+
+
+def _start_up_seconds(s: Summary) -> str:
+    """Median per-process cost outside the loader's own timing: interpreter start, imports, exit."""
+    whole, own = s.total("ours"), s.total("ours", "loader")
+    if whole is None or own is None:
+        return "a fixed cost"
+    return f"about {(whole.median - own.median) / len(s.files):.2f} s"
+
+
+def stricter(s: Summary) -> list[Target]:
+    """The same bars applied to whole runs: keys, ANALYZE, swap, audit and the process itself."""
+    return [
+        (
+            "0.9× the ceiling, end to end",
+            "ceiling (COPY + keys + ANALYZE) / our loader's own time (check, COPY, keys, ANALYZE, swap, audit)",
+            s.paired("ours", "loader", "ceiling", None),
+            0.9,
+            "",
+        ),
+        (
+            "0.9× the ceiling, end to end, whole process",
+            "as above, ours from process start to exit",
+            s.paired("ours", None, "ceiling", None),
+            0.9,
+            f"starting Python and importing psycopg2 and requests: {_start_up_seconds(s)} per process, seven "
+            "processes, whatever the file size; it fades as the files grow (see scale 0.1)",
+        ),
+        (
+            "0.9× the ceiling, seven at once",
+            "ceiling ×7 parallel / ours ×7 parallel processes, wall time until the last one finished",
+            s.paired("ours-parallel", None, "ceiling-parallel", None),
+            0.9,
+            "on 2 cores the seven clients' CPU (start-up, download, gunzip) is taken from the server; the ceiling "
+            "has no client. In a cluster each pod has CPUs of its own",
+        ),
+        (
+            "0.9× the ceiling, seven at once, one process",
+            "ceiling ×7 parallel / one `imdb-load all --parallel 7` process",
+            s.paired("ours-threads", None, "ceiling-parallel", None),
+            0.9,
+            "as above, with one start-up instead of seven",
+        ),
+        (
+            "15× the seed's execute_values, end to end",
+            "rows/s: ours whole process / the seed's INSERTs + the same keys (on its prefix)",
+            s.paired("ours", None, "seed-execute_values", None),
+            15.0,
+            "unreachable for any loader: keys cost the same whoever loads the rows, so even the ceiling is only "
+            "the ratio below",
         ),
     ]
 
@@ -310,15 +355,27 @@ def _totals_table(s: Summary) -> list[str]:
     return lines
 
 
+def _ratio_cells(ratios: list[float], need: float) -> tuple[str, str]:
+    if not ratios:
+        return "not measured", "–"
+    median = statistics.median(ratios)
+    return f"{_x(median)} ({min(ratios):,.2f}–{max(ratios):,.2f})", "yes" if median >= need else "**no**"
+
+
 def _targets_table(s: Summary) -> list[str]:
     lines = ["| target | measured as | ratio: median (min–max) of rounds | met |", "|---|---|--:|:-:|"]
-    for name, how, ratios, need in targets(s):
-        if not ratios:
-            lines.append(f"| {name} | {how} | not measured | – |")
-            continue
-        median = statistics.median(ratios)
-        met = "yes" if median >= need else "**no**"
-        lines.append(f"| {name} | {how} | {_x(median)} ({min(ratios):,.2f}–{max(ratios):,.2f}) | {met} |")
+    for name, how, ratios, need, _ in targets(s):
+        ratio, met = _ratio_cells(ratios, need)
+        lines.append(f"| {name} | {how} | {ratio} | {met} |")
+    return lines
+
+
+def _stricter_table(s: Summary) -> list[str]:
+    lines = ["| bar | measured as | ratio: median (min–max) of rounds | reached | what stands in the way |"]
+    lines.append("|---|---|--:|:-:|---|")
+    for name, how, ratios, need, why in stricter(s):
+        ratio, met = _ratio_cells(ratios, need)
+        lines.append(f"| {name} | {how} | {ratio} | {met} | {why if met != 'yes' else ''} |")
     bounds = [
         (s.paired("ceiling", "copy", "seed-execute_values", "insert"), "when loading rows"),
         (s.paired("ceiling", None, "seed-execute_values", None), "end to end with keys"),
@@ -500,9 +557,18 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "#### Targets",
         "",
-        "Each ratio is taken per round, from runs made side by side, and the median of the rounds is judged.",
+        "The issue's targets, each against the reference as the issue defines it: the ceiling is server-side "
+        "`COPY` of the same rows into the same typed table plus decompression alone; the seed's approach is its "
+        "batched INSERTs. Each ratio is taken per round, from runs made side by side, and the median is judged.",
         "",
         *_targets_table(s),
+        "",
+        "#### The same bars on whole runs",
+        "",
+        "Not the issue's targets, but what a user also asks: the same bars applied to everything a run does "
+        "(keys, ANALYZE, swap, audit, the process itself), with the ceiling given the same keys and ANALYZE.",
+        "",
+        *_stricter_table(s),
         "",
         "#### Our loader per dataset (seconds: median (min–max); speed ratios of rows/s)",
         "",
@@ -600,7 +666,46 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_all(results: dict[str, Any], out: Path) -> None:
+README_START = "<!-- bench:summary:start (written by `make bench`; edit bench_report.py instead) -->"
+README_END = "<!-- bench:summary:end -->"
+
+
+def readme_summary(results: dict[str, Any]) -> str:
+    """The README's Performance numbers: the headline and both target tables."""
+    s = Summary(results)
+    meta = s.meta
+    return "\n".join(
+        [
+            _headline(s),
+            "",
+            f"**Targets, last committed run** (scale {meta['scale']:g}, {meta['machine']['cpus']} CPUs, "
+            f"median of {meta['repeat']} rounds; all tables in "
+            "[docs/benchmarks/results.md](docs/benchmarks/results.md)):",
+            "",
+            *_targets_table(s),
+            "",
+            "**The same bars on whole runs** (not the issue's targets; the ceiling gets the same keys):",
+            "",
+            *_stricter_table(s),
+        ]
+    )
+
+
+def update_readme(readme: Path, results: dict[str, Any]) -> bool:
+    """Replace the README's marked summary with this run's; False when there are no markers."""
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(f"{head}{README_START}\n{readme_summary(results)}\n{README_END}{tail}")
+    return True
+
+
+def write_all(results: dict[str, Any], out: Path, readme: Path | None = None) -> None:
+    """results.md and chart.png into ``out``; the README's summary too when ``readme`` is given."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text(markdown(results))
     chart(results, out / "chart.png")
+    if readme is not None and not update_readme(readme, results):
+        raise SystemExit(f"{readme}: the bench:summary markers are missing; put them back around the numbers")
