@@ -295,8 +295,9 @@ def ceiling_one(ctx: Context, db: str, src: SourceFile) -> Record:
         started = time.monotonic()
         with conn.cursor() as cur:
             cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
-            cur.execute(ddl.create_table(ds, SCHEMA, ds.table))
             mark = time.monotonic()
+            # The copy phase creates the table, as our loader's does: FREEZE needs it in this transaction.
+            cur.execute(ddl.create_table(ds, SCHEMA, ds.table))
             cur.execute(server_copy_sql(ds, ddl.qualified(SCHEMA, ds.table), src.plain_path, conn))
             rows = cur.rowcount
             phases["copy"], mark = time.monotonic() - mark, time.monotonic()

@@ -209,19 +209,12 @@ def _with_decompression(s: Summary) -> list[float]:
 def targets(s: Summary) -> list[Target]:
     """The issue's three targets, each measured the way the issue defines its reference: the
     ceiling is server-side COPY of the rows into the typed table plus decompression alone, and
-    the seed's approach is its INSERTs. The first is judged without crediting decompression."""
+    the seed's approach is its INSERTs."""
     return [
         (
             "ours ≥ 0.9× the ceiling",
-            "ceiling COPY / our COPY phase (HTTP + gunzip + COPY into the fresh table), seconds summed over the "
-            "7 datasets; strict: the ceiling is not charged for decompression",
-            s.paired("ours", "copy", "ceiling", "copy"),
-            0.9,
-            "",
-        ),
-        (
-            "ours ≥ 0.9× the ceiling, as the issue defines it",
-            "(ceiling COPY + gunzip alone) / our COPY phase, which overlaps the two",
+            "(ceiling COPY + gunzip alone) / our COPY phase (HTTP + gunzip + COPY into the fresh table, the two "
+            "overlapped), seconds summed over the 7 datasets",
             _with_decompression(s),
             0.9,
             "",
@@ -255,11 +248,19 @@ def stricter(s: Summary) -> list[Target]:
     """The same bars applied to whole runs: keys, ANALYZE, swap, audit and the process itself."""
     return [
         (
+            "0.9× the ceiling's COPY alone",
+            "ceiling COPY / our COPY phase: the ceiling is not charged for decompression",
+            s.paired("ours", "copy", "ceiling", "copy"),
+            0.9,
+            "gunzip (about an eighth of the COPY's time) and the download share the second core with the HTTP "
+            "server; the COPY itself runs at the ceiling's speed on the large files (per-dataset table)",
+        ),
+        (
             "0.9× the ceiling, end to end",
             "ceiling (COPY + keys + ANALYZE) / our loader's own time (check, COPY, keys, ANALYZE, swap, audit)",
             s.paired("ours", "loader", "ceiling", None),
             0.9,
-            "",
+            "the COPY as above, plus what makes a load safe: the audit rows, the row count check and the swap",
         ),
         (
             "0.9× the ceiling, end to end, whole process",
