@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -75,7 +76,7 @@ def test_server_dies_with_a_crashed_parent(tmp_path) -> None:
     )
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
-    pid_text, _root = child.stdout.readline().split()
+    pid_text, root_text = child.stdout.readline().split()
     child.kill()
     child.wait()
     pid = int(pid_text)
@@ -84,6 +85,31 @@ def test_server_dies_with_a_crashed_parent(tmp_path) -> None:
             break
         time.sleep(0.1)
     assert _is_zombie_or_gone(pid), "postgres outlived the process that started it"
+    assert Path(root_text).exists(), "nothing could delete it yet: its owner was killed outright"
+    with pg.ThrowawayPostgres() as next_server:
+        assert next_server.root is not None and next_server.root.exists()
+        assert not Path(root_text).exists(), "the next harness deletes what a killed one left behind"
+
+
+def test_sweep_keeps_what_is_not_abandoned(tmp_path: Path) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    dead_pid = int(gone.stdout)  # reaped by run(): nobody has this pid now
+    dirs = {name: tmp_path / name for name in ("imdb-pg-dead", "imdb-pg-live", "imdb-pg-unknown", "imdb-pg-serving")}
+    for d in dirs.values():
+        (d / "data").mkdir(parents=True)
+    (dirs["imdb-pg-dead"] / pg.OWNER_FILE).write_text(f"{dead_pid}\n")
+    (dirs["imdb-pg-live"] / pg.OWNER_FILE).write_text(f"{os.getpid()}\n")
+    (dirs["imdb-pg-serving"] / pg.OWNER_FILE).write_text(f"{dead_pid}\n")
+    (dirs["imdb-pg-serving"] / "data" / "postmaster.pid").write_text(f"{os.getpid()}\n/data\n")
+    other = tmp_path / "not-a-harness"
+    other.mkdir()
+    (other / pg.OWNER_FILE).write_text(f"{dead_pid}\n")
+
+    assert pg.sweep_abandoned(tmp_path) == [dirs["imdb-pg-dead"]]
+    assert not dirs["imdb-pg-dead"].exists()
+    assert all(dirs[n].exists() for n in ("imdb-pg-live", "imdb-pg-unknown", "imdb-pg-serving")) and other.exists()
 
 
 def test_external_server_is_used_as_is(monkeypatch: pytest.MonkeyPatch, pg_server: pg.Server) -> None:

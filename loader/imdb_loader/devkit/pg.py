@@ -11,6 +11,8 @@ What it does, so nobody has to guess:
   (say, a venv under a 0700 home), they are copied into the temporary directory.
 * The server gets PR_SET_PDEATHSIG, so it dies with the process that started it, and
   ``stop()`` (also run at exit) shuts it down and deletes the directory, even when tests fail.
+  A harness killed outright (SIGKILL, the OOM killer) cannot delete its directory, so the
+  next ``start()`` deletes the directories whose owner process and server are both gone.
 * ``DATABASE_URL`` or ``IMDB_DSN`` points at an existing server instead: nothing is started.
 """
 
@@ -55,6 +57,43 @@ TEST_SETTINGS: dict[str, str] = {
     "synchronous_commit": "off",
     "full_page_writes": "off",
 }
+
+
+OWNER_FILE = "owner.pid"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _first_int(path: Path) -> int | None:
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def sweep_abandoned(parent: Path) -> list[Path]:
+    """Delete harness directories left by a process killed outright: those whose owner and
+    server are both gone. After a benchmark one holds gigabytes. A directory without an owner
+    file, or one we cannot read, is not ours to judge and stays."""
+    removed = []
+    for root in parent.glob("imdb-pg-*"):
+        owner = _first_int(root / OWNER_FILE)
+        if owner is None or _alive(owner):
+            continue
+        server = _first_int(root / "data" / "postmaster.pid")
+        if server is not None and _alive(server):
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
 
 
 class HarnessError(RuntimeError):
@@ -175,7 +214,9 @@ class ThrowawayPostgres:
 
     def start(self, timeout: float = 60.0) -> ThrowawayPostgres:
         self._account = _run_as_account()
+        sweep_abandoned(Path(tempfile.gettempdir()))
         self.root = Path(tempfile.mkdtemp(prefix="imdb-pg-"))
+        (self.root / OWNER_FILE).write_text(f"{os.getpid()}\n")
         atexit.register(self.stop)
         if self._account is not None:
             os.chown(self.root, self._account.pw_uid, self._account.pw_gid)
