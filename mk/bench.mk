@@ -3,7 +3,7 @@
 # REPEAT times, and writes docs/benchmarks/{results.json,results.md,chart.png}.
 # How to read the numbers: docs/benchmarks/README.md.
 
-##@ Benchmark (settings: BENCH_SCALE, REPEAT, BENCH_ARGS)
+##@ Benchmark (settings: BENCH_SCALE, REPEAT, BENCH_ARGS, LOADER_VENV, PIMDB_VENV)
 
 BENCH_SCALE ?= 0.02# 1.0 = the real files' sizes; 0.02 is about 4 M rows
 BENCH_ARGS ?=# e.g. --contenders ours,ceiling --out build/bench
@@ -36,5 +36,5 @@ bench-refresh: $(VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark only th
 	  --imdb-load $(LOADER_VENV)/bin/imdb-load --contenders ours-parallel --out build/bench-refresh $(BENCH_ARGS)
 
 .PHONY: bench-report
-bench-report: $(VENV)/.installed ## Redraw docs/benchmarks/results.md and chart.png from results.json.
+bench-report: $(VENV)/.installed ## Redraw docs/benchmarks/results.md, chart.png and the README summary from results.json.
 	$(BIN)/python tests/benchmarks/bench.py --report-only
