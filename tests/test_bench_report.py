@@ -131,3 +131,16 @@ def test_a_readme_without_markers_is_an_error_not_a_silent_skip(tmp_path: Path) 
     with pytest.raises(SystemExit, match="bench:summary markers are missing"):
         report.write_all(_results(ours_copy=0.5, ceiling_copy=0.4), tmp_path / "out", readme)
     assert readme.read_text() == "# no markers here\n"
+
+
+def test_the_report_says_which_seed_runs_loaded_a_prefix() -> None:
+    results = _results(ours_copy=0.5, ceiling_copy=0.4)
+    text = report.markdown(results)
+    assert "execute_values a **prefix** of 100 rows per dataset and executemany a **prefix** of 10" in text
+    assert "(on its prefix)" in text
+    results["meta"]["seed_rows_limit"]["execute_values"] = 0
+    for r in results["records"]:
+        r.pop("prefix", None)
+    text = report.markdown(results)
+    assert "execute_values loaded every row and executemany a **prefix** of 10 rows per dataset" in text
+    assert "(on its prefix)" not in text

@@ -37,6 +37,10 @@ REPO = HERE.parent.parent
 DEFAULT_ORDER = list(CONTENDERS)
 
 
+SEED_ALL_ROWS_UP_TO_SCALE = 0.02
+"""Up to the default scale the seed's execute_values loads every row; beyond, a prefix."""
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=float, default=0.02, help="synthetic data scale (1.0 = real size; default 0.02)")
@@ -76,14 +80,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--seed-rows-execute-values",
         type=int,
-        default=100_000,
-        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default 100000)",
+        default=None,
+        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default: all up to scale "
+        f"{SEED_ALL_ROWS_UP_TO_SCALE:g}, about a minute a round, else 100000)",
     )
     p.add_argument("--report-only", action="store_true", help="only redraw results.md and chart.png from results.json")
     args = p.parse_args(argv)
     unknown = set(args.contenders.split(",")) - set(CONTENDERS)
     if unknown:
         p.error(f"--contenders: unknown {', '.join(sorted(unknown))}; expected some of {', '.join(CONTENDERS)}")
+    if args.seed_rows_execute_values is None:
+        args.seed_rows_execute_values = 0 if args.scale <= SEED_ALL_ROWS_UP_TO_SCALE else 100_000
     if args.scale <= 0 or args.repeat < 1:
         p.error("--scale must be positive and --repeat at least 1")
     if not args.report_only and not os.access(args.imdb_load, os.X_OK):

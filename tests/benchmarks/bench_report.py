@@ -225,6 +225,16 @@ def _loads(values: list[float]) -> str:
     return "/".join(f"{x:.1f}" for x in values)
 
 
+def _seed_rows(limits: dict[str, int]) -> str:
+    """What the seed's approaches loaded: every row, or a prefix whose rate stands for the whole."""
+    said = [
+        f"{method} loaded every row" if not n else f"{method} a **prefix** of {n:,} rows per dataset"
+        for method, n in (("execute_values", limits["execute_values"]), ("executemany", limits["executemany"]))
+    ]
+    tail = " (where a file is longer, its rates come from that prefix, keys included)" if any(limits.values()) else ""
+    return f"Of the seed's approaches, {' and '.join(said)}{tail}."
+
+
 def markdown(results: dict[str, Any]) -> str:
     s = Summary(results)
     meta, machine = s.meta, s.meta["machine"]
@@ -263,10 +273,7 @@ def markdown(results: dict[str, Any]) -> str:
             "",
         ]
     out += [
-        "Speed ratios compare rows per second (above 1× means faster than the reference). "
-        f"The seed's approaches load a **prefix** of each file ({limits['execute_values']:,} rows per dataset "
-        f"for execute_values, {limits['executemany']:,} for executemany; 0 means all) and their rates come from that "
-        "prefix, keys included.",
+        "Speed ratios compare rows per second (above 1× means faster than the reference). " + _seed_rows(limits),
         "",
         "#### Targets",
         "",
