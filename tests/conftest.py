@@ -15,6 +15,8 @@ import pytest
 from imdb_loader.devkit import pg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_MARTS = frozenset(model.stem for model in (REPO_ROOT / "dbt" / "models" / "marts").glob("*.sql"))
+"""The dbt project's marts, one model per file: what the DAG declares and the warehouse builds."""
 
 
 @pytest.fixture(scope="session")

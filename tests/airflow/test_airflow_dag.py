@@ -10,6 +10,8 @@ import pytest
 
 from imdb_loader.datasets import DATASETS
 
+from ..conftest import DBT_MARTS
+
 DAG_ID = "imdb_download_and_load_dag"
 LOAD_IDS = {ds.task_id for ds in DATASETS}
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
@@ -80,16 +82,7 @@ def test_lineage_assets(dag):
         assert outlet.uri == f"postgres://imdb-warehouse-rw:5432/imdb/imdb_raw/{ds.table}"
     dbt = dag.get_task("dbt_build")
     marts = {a.uri.rsplit("/", 1)[-1] for a in dbt.outlets}
-    assert marts == {
-        "dim_titles",
-        "dim_people",
-        "bridge_title_genres",
-        "bridge_title_people",
-        "fct_title_ratings",
-        "title_recommendations",
-        "genre_year_trends",
-        "person_filmography",
-    }
+    assert len(DBT_MARTS) == 8 and marts == DBT_MARTS
     assert all(a.uri.startswith("postgres://imdb-warehouse-rw:5432/imdb/imdb_marts/") for a in dbt.outlets)
     assert len(dbt.inlets) == len(DATASETS)
 

@@ -26,7 +26,7 @@ import pytest
 from imdb_loader.devkit import pg, synth
 from imdb_loader.devkit.server import serve
 
-from ..conftest import REPO_ROOT
+from ..conftest import DBT_MARTS, REPO_ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -272,16 +272,7 @@ def test_marts_are_indexed(warehouse: Warehouse) -> None:
     indexed = {
         table for (table,) in warehouse.query("select tablename from pg_indexes where schemaname = 'imdb_marts'")
     }
-    assert indexed == {
-        "dim_titles",
-        "dim_people",
-        "bridge_title_genres",
-        "bridge_title_people",
-        "fct_title_ratings",
-        "title_recommendations",
-        "genre_year_trends",
-        "person_filmography",
-    }
+    assert indexed == DBT_MARTS
 
 
 def test_source_freshness_comes_from_load_runs(warehouse: Warehouse) -> None:
