@@ -3,9 +3,10 @@
 # REPEAT times, and writes docs/benchmarks/{results.json,results.md,chart.png}.
 # How to read the numbers: docs/benchmarks/README.md.
 
-##@ Benchmark (settings: BENCH_SCALE, REPEAT, BENCH_ARGS, LOADER_VENV, PIMDB_VENV)
+##@ Benchmark (settings: SCALE or BENCH_SCALE, REPEAT, BENCH_ARGS, LOADER_VENV, PIMDB_VENV)
 
-BENCH_SCALE ?= 0.02# 1.0 = the real files' sizes; 0.02 is about 4 M rows
+SCALE ?= 0.02# 1.0 = the real files' sizes; 0.02 is about 4 M rows
+BENCH_SCALE ?= $(SCALE)# the same setting, under the name the other targets' settings use
 BENCH_ARGS ?=# e.g. --contenders ours,ceiling --out build/bench
 PIMDB_VENV ?= .venvs/pimdb
 LOADER_VENV ?= .venvs/loader# the loader installed as images/loader/Dockerfile installs it
