@@ -11,15 +11,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from imdb_loader.datasets import DATASETS, Dataset
+from imdb_loader.errors import ExitCode
 
 # Where the loader writes its JSON summary inside a pod: the path the KubernetesPodOperator's
 # xcom sidecar reads back (``do_xcom_push=True``).
 POD_RESULT_FILE = "/airflow/xcom/return.json"
 
-# Loader exit codes that no retry can fix (see the loader contract): bad arguments, the source
-# format changed, too many rejected rows. Others (source unavailable, database error, lock
-# held, unexpected) are worth a retry.
-PERMANENT_LOADER_EXIT_CODES = frozenset({2, 4, 5})
+# Loader exit codes that no retry can fix: bad arguments, the source format changed, too many
+# rejected rows. The others (source unavailable, database error, another loader holds the
+# dataset, unexpected) are worth a retry. Both runners fail at once on these.
+PERMANENT_LOADER_EXIT_CODES: frozenset[ExitCode] = frozenset(
+    {ExitCode.BAD_ARGUMENTS, ExitCode.SOURCE_FORMAT_CHANGED, ExitCode.TOO_MANY_REJECTS}
+)
+
+
+def permanent_load_failure(dataset: str, exit_code: int | None) -> str | None:
+    """The message to fail a load with, without retry, when ``exit_code`` is permanent; else None."""
+    if exit_code not in PERMANENT_LOADER_EXIT_CODES:
+        return None
+    name = ExitCode(exit_code).name.lower().replace("_", " ")
+    return f"imdb-load {dataset} failed with exit code {exit_code} ({name}); no retry can fix that"
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,11 @@ DBT_EXECUTION_TIMEOUT = timedelta(hours=2)
 
 
 def dbt_arguments(project_dir: str, target_path: str | None = None, log_path: str | None = None) -> list[str]:
-    """Flags shared by ``dbt build`` and ``dbt source freshness``."""
-    args = ["--project-dir", project_dir, "--profiles-dir", project_dir]
+    """Flags shared by ``dbt build`` and ``dbt source freshness``.
+
+    JSON log lines carry dbt's own level, so the task log shows a dbt WARN or error at its level.
+    """
+    args = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--log-format", "json"]
     if target_path:
         args += ["--target-path", target_path]
     if log_path:

@@ -6,15 +6,21 @@ credentials arrive only as ``secretKeyRef`` env vars from the CloudNativePG app 
 
 Settings that an Airflow Variable may override (images, namespace, URL, ...) are re-read when
 the task starts (``ImdbPodOperator.execute``), never while the DAG file is parsed.
+
+Like the local runner, a loader pod that exits with a permanent loader code fails the task
+without retry, and the pods' log lines reach the task log at their own level.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from airflow.providers.cncf.kubernetes.secret import Secret
-from kubernetes.client import models as k8s
+from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from kubernetes.client import models as k8s  # type: ignore[import-untyped]
 
 from imdb_pipeline import config as cfg
 from imdb_pipeline.jobs import (
@@ -25,7 +31,9 @@ from imdb_pipeline.jobs import (
     LoadJob,
     Resources,
     dbt_arguments,
+    permanent_load_failure,
 )
+from imdb_pipeline.logs import parse_line
 
 PART_OF = "imdb-pipeline"
 TMP_VOLUME = "tmp"
@@ -44,7 +52,7 @@ DB_SECRET_KEYS = {
 
 
 def db_secrets(secret_name: str) -> list[Secret]:
-    return [Secret("env", env, secret_name, key) for env, key in DB_SECRET_KEYS.items()]
+    return [Secret("env", env, secret_name, key) for env, key in DB_SECRET_KEYS.items()]  # type: ignore[no-untyped-call]
 
 
 def container_resources(res: Resources) -> k8s.V1ResourceRequirements:
@@ -96,12 +104,69 @@ def common_env(conf: cfg.PipelineConfig) -> list[k8s.V1EnvVar]:
     ]
 
 
+def container_exit_code(pod: k8s.V1Pod | None, container: str) -> int | None:
+    """Exit code of ``container`` in a finished pod, or None while it has not terminated."""
+    statuses = (pod.status.container_statuses if pod is not None and pod.status else None) or []
+    for status in statuses:
+        if status.name == container and status.state and status.state.terminated:
+            return int(status.state.terminated.exit_code)
+    return None
+
+
+class LevelledPodManager(PodManager):
+    """The provider's pod manager, logging each loader or dbt JSON line at the level it carries.
+
+    The provider only recognises a plain ``ERROR:``/``[WARN]`` prefix; our programs write JSON.
+    """
+
+    def _log_message(
+        self,
+        message: str,
+        container_name: str,
+        container_name_log_prefix_enabled: bool,
+        log_formatter: Any,
+    ) -> None:
+        level, text = parse_line(message)
+        if log_formatter:
+            text = log_formatter(container_name, text)
+        elif container_name_log_prefix_enabled:
+            text = f"[{container_name}] {text}"
+        self.log.log(level, "%s", text)
+
+
 class ImdbPodOperator(KubernetesPodOperator):
     """A KubernetesPodOperator whose pod settings are re-read from the config when it runs."""
 
-    def __init__(self, *, component: str, **kwargs: Any) -> None:
+    def __init__(self, *, component: str, dataset: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.component = component
+        self.dataset = dataset
+
+    @cached_property
+    def pod_manager(self) -> PodManager:
+        return LevelledPodManager(kube_client=self.client, callbacks=self.callbacks)
+
+    def cleanup(
+        self,
+        pod: k8s.V1Pod,
+        remote_pod: k8s.V1Pod,
+        xcom_result: dict[str, Any] | None = None,
+        context: Any = None,
+    ) -> None:
+        """The provider's cleanup; a loader's permanent exit code turns its failure into no-retry."""
+        try:
+            super().cleanup(pod, remote_pod, xcom_result=xcom_result, context=context)
+        except AirflowException as exc:
+            permanent = self.permanent_failure(remote_pod)
+            if permanent:
+                raise AirflowFailException(permanent) from exc
+            raise
+
+    def permanent_failure(self, remote_pod: k8s.V1Pod | None) -> str | None:
+        """Why a finished pod must fail without retry (a loader's permanent exit code), else None."""
+        if self.component != "loader" or self.dataset is None:
+            return None
+        return permanent_load_failure(self.dataset, container_exit_code(remote_pod, self.base_container_name))
 
     def apply_config(self, conf: cfg.PipelineConfig) -> None:
         """Point the pod at the images, namespace and secret that ``conf`` names."""
@@ -147,6 +212,7 @@ def _pod_kwargs(conf: cfg.PipelineConfig, component: str, task_id: str, res: Res
 def load_operator(conf: cfg.PipelineConfig, job: LoadJob, **task_kwargs: Any) -> ImdbPodOperator:
     return ImdbPodOperator(
         **_pod_kwargs(conf, "loader", job.task_id, job.resources),
+        dataset=job.dataset.name,
         cmds=["imdb-load"],
         arguments=job.arguments(POD_RESULT_FILE),
         do_xcom_push=True,

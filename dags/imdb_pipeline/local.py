@@ -25,10 +25,11 @@ from imdb_pipeline.jobs import (
     DBT_SCRIPT,
     DBT_TASK_ID,
     LOAD_JOBS,
-    PERMANENT_LOADER_EXIT_CODES,
     LoadJob,
     dbt_arguments,
+    permanent_load_failure,
 )
+from imdb_pipeline.logs import parse_line
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,12 +70,15 @@ def pg_env_from_dsn(dsn: str) -> dict[str, str]:
 
 
 class SubprocessOperator(BaseOperator):
-    """Runs commands as child processes, logging their output, and stops them on kill."""
+    """Runs commands as child processes, logging their output at its own level, and stops them on kill."""
 
     _child: subprocess.Popen[str] | None = None
 
     def run_logged(self, argv: Sequence[str], env: Mapping[str, str]) -> int:
-        """Run ``argv``, copying its output line by line into the task log; return the exit code."""
+        """Run ``argv``, copying its output line by line into the task log; return the exit code.
+
+        A JSON line of the loader or dbt is logged at the level it carries (``parse_line``).
+        """
         self.log.info("Running: %s", " ".join(argv))
         with subprocess.Popen(
             list(argv),
@@ -87,7 +91,8 @@ class SubprocessOperator(BaseOperator):
             self._child = proc
             assert proc.stdout is not None
             for line in proc.stdout:
-                self.log.info("%s", line.rstrip("\n"))
+                level, text = parse_line(line)
+                self.log.log(level, "%s", text)
             code = proc.wait()
         self._child = None
         return code
@@ -120,8 +125,9 @@ class LocalLoadOperator(SubprocessOperator):
         with tempfile.TemporaryDirectory(prefix="imdb-load-") as tmp:
             result_file = Path(tmp) / "result.json"
             code = self.run_logged([loader_command(), *job.arguments(str(result_file))], env)
-            if code in PERMANENT_LOADER_EXIT_CODES:
-                raise AirflowFailException(f"imdb-load {self.dataset} failed with exit code {code}; no retry")
+            permanent = permanent_load_failure(self.dataset, code)
+            if permanent:
+                raise AirflowFailException(permanent)
             if code != 0:
                 raise AirflowException(f"imdb-load {self.dataset} failed with exit code {code}")
             try:
