@@ -39,3 +39,8 @@ bench-refresh: $(VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark only th
 .PHONY: bench-report
 bench-report: $(VENV)/.installed ## Redraw docs/benchmarks/results.md, chart.png and the README summary from results.json.
 	$(BIN)/python tests/benchmarks/bench.py --report-only
+
+.PHONY: bench-pipeline
+bench-pipeline: $(VENV)/.installed $(DBT_VENV)/.installed $(LOADER_VENV)/.installed ## The whole pipeline at SCALE: loads as the DAG runs them, dbt build, freshness; peak disk and memory (never part of `make test`).
+	$(BIN)/python bench/pipeline/run.py --scale $(SCALE) --imdb-load $(LOADER_VENV)/bin/imdb-load \
+	  --dbt $(DBT_VENV)/bin/dbt $(BENCH_PIPELINE_ARGS)
