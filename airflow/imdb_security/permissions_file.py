@@ -17,10 +17,14 @@ or an object with ``dags``, itself a list (read-only) or an object of DAG id -> 
       }
     }
 
-``read`` is always granted for a listed DAG; ``edit``, ``trigger`` and ``delete`` only when
-listed. Unknown keys, versions and actions are errors (a typo must not silently grant or deny
-access); unknown users and DAG ids are checked later, against the database, and only warned
-about. This module imports nothing from Airflow.
+``read`` is always granted for a listed DAG; ``edit``, ``trigger``, ``retry`` and ``delete``
+only when listed. Version 2 also says what happens to users the file does not list
+(``"unlisted"``): ``"no_dags"`` (the default) takes every DAG from them, ``"untouched"`` leaves
+their roles as they are, which is what version 1 always does.
+
+Unknown keys, versions and actions are errors (a typo must not silently grant or deny access),
+each one line naming the file, the user and the problem; unknown users and DAG ids are checked
+later, against the database, and only warned about. This module imports nothing from Airflow.
 """
 
 from __future__ import annotations
@@ -28,16 +32,43 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
 from pathlib import Path
 from typing import Any
 
-ACTIONS = ("read", "edit", "trigger", "delete")
+
+class Action(StrEnum):
+    """What a user may do with a listed DAG (the file's words)."""
+
+    READ = "read"
+    EDIT = "edit"
+    TRIGGER = "trigger"
+    RETRY = "retry"
+    DELETE = "delete"
+
+
+class Unlisted(StrEnum):
+    """What a sync does to a user the file does not list (version 2's ``"unlisted"``)."""
+
+    NO_DAGS = "no_dags"
+    UNTOUCHED = "untouched"
+
+
+class ExitCode(IntEnum):
+    """How ``airflow sync-perm`` and the API server end when the file is unusable."""
+
+    BAD_PERMISSIONS_FILE = 78  # EX_CONFIG of sysexits.h
+
+
+ACTIONS = tuple(Action)
 SUPPORTED_VERSIONS = (1, 2)
 LATEST_VERSION = 2
+DEFAULT_UNLISTED = {1: Unlisted.UNTOUCHED, 2: Unlisted.NO_DAGS}
+VERSION_HINT = 'the object form needs "version": 2 at the top level'
 
 
 class DagPermissionsError(ValueError):
-    """The permissions file is unreadable or invalid; the message names the file and the place."""
+    """The permissions file is unreadable or invalid; the one-line message names the file and the place."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +77,7 @@ class DagPermissions:
     users: Mapping[str, Mapping[str, frozenset[str]]] = field(default_factory=dict)
     """user name -> DAG id -> actions (always including ``read``)."""
     source: str = "<memory>"
+    unlisted: Unlisted = Unlisted.UNTOUCHED
 
     def dags_for(self, user: str) -> Mapping[str, frozenset[str]]:
         return self.users.get(user, {})
@@ -85,7 +117,8 @@ def _parse_versioned(data: dict[str, Any], source: str) -> DagPermissions:
             f'{source}: unsupported "version": {json.dumps(version)}; '
             f"supported: {', '.join(map(str, SUPPORTED_VERSIONS))}"
         )
-    _no_unknown_keys(data, {"version", "users"}, source, "the top level")
+    allowed = {"version", "users"} | ({"unlisted"} if version >= 2 else set())
+    _no_unknown_keys(data, allowed, source, "the top level", hint=' ("unlisted" needs "version": 2)')
     users = data.get("users", {})
     if not isinstance(users, dict):
         raise DagPermissionsError(f'{source}: "users" must be an object, not {_kind(users)}')
@@ -93,16 +126,25 @@ def _parse_versioned(data: dict[str, Any], source: str) -> DagPermissions:
         return DagPermissions(version=1, users=_parse_users_v1(users, source), source=source)
     parsed = {}
     for user, spec in users.items():
-        where = f"users.{user}"
         _check_name(user, source, "user name")
+        where = f"user {user}"
         if isinstance(spec, list):
             parsed[user] = _read_only(spec, source, where)
         elif isinstance(spec, dict):
             _no_unknown_keys(spec, {"dags"}, source, where)
-            parsed[user] = _parse_dags(spec.get("dags", {}), source, f"{where}.dags")
+            parsed[user] = _parse_dags(spec.get("dags", {}), source, where)
         else:
-            raise DagPermissionsError(f"{source}: {where} must be a list of DAG ids or an object, not {_kind(spec)}")
-    return DagPermissions(version=2, users=parsed, source=source)
+            raise DagPermissionsError(f"{source}: {where}: must be a list of DAG ids or an object, not {_kind(spec)}")
+    return DagPermissions(version=2, users=parsed, source=source, unlisted=_unlisted(data, source))
+
+
+def _unlisted(data: dict[str, Any], source: str) -> Unlisted:
+    value = data.get("unlisted", DEFAULT_UNLISTED[2])
+    if value not in set(Unlisted):
+        raise DagPermissionsError(
+            f'{source}: "unlisted": {json.dumps(value)} is not one of: {", ".join(sorted(Unlisted))}'
+        )
+    return Unlisted(value)
 
 
 def _parse_users_v1(users: dict[str, Any], source: str) -> dict[str, dict[str, frozenset[str]]]:
@@ -110,8 +152,9 @@ def _parse_users_v1(users: dict[str, Any], source: str) -> dict[str, dict[str, f
     for user, dag_ids in users.items():
         _check_name(user, source, "user name")
         if not isinstance(dag_ids, list):
-            raise DagPermissionsError(f"{source}: {user} must be a list of DAG ids, not {_kind(dag_ids)}")
-        parsed[user] = _read_only(dag_ids, source, user)
+            hint = f"; {VERSION_HINT}" if isinstance(dag_ids, dict) else ""
+            raise DagPermissionsError(f"{source}: user {user}: must be a list of DAG ids, not {_kind(dag_ids)}{hint}")
+        parsed[user] = _read_only(dag_ids, source, f"user {user}")
     return parsed
 
 
@@ -119,25 +162,26 @@ def _parse_dags(dags: Any, source: str, where: str) -> dict[str, frozenset[str]]
     if isinstance(dags, list):
         return _read_only(dags, source, where)
     if not isinstance(dags, dict):
-        raise DagPermissionsError(f"{source}: {where} must be a list or an object, not {_kind(dags)}")
-    parsed = {}
+        raise DagPermissionsError(f'{source}: {where}: "dags" must be a list or an object, not {_kind(dags)}')
+    parsed: dict[str, frozenset[str]] = {}
     for dag_id, actions in dags.items():
-        _check_name(dag_id, source, f"DAG id in {where}")
+        _check_name(dag_id, source, f"{where}: DAG id")
         if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-            raise DagPermissionsError(f"{source}: {where}.{dag_id} must be a list of action names")
+            raise DagPermissionsError(f"{source}: {where}: DAG {dag_id}: must be a list of action names")
         unknown = sorted(set(actions) - set(ACTIONS))
         if unknown:
             raise DagPermissionsError(
-                f"{source}: {where}.{dag_id}: unknown action(s) {', '.join(unknown)}; allowed: {', '.join(ACTIONS)}"
+                f"{source}: {where}: DAG {dag_id}: unknown action(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(ACTIONS)}"
             )
-        parsed[dag_id] = frozenset({"read", *actions})
+        parsed[dag_id] = frozenset({Action.READ, *map(Action, actions)})
     return parsed
 
 
 def _read_only(dag_ids: list[Any], source: str, where: str) -> dict[str, frozenset[str]]:
     for dag_id in dag_ids:
-        _check_name(dag_id, source, f"DAG id in {where}")
-    return {dag_id: frozenset({"read"}) for dag_id in dag_ids}
+        _check_name(dag_id, source, f"{where}: DAG id")
+    return {dag_id: frozenset({Action.READ}) for dag_id in dag_ids}
 
 
 def _check_name(value: Any, source: str, what: str) -> None:
@@ -145,11 +189,12 @@ def _check_name(value: Any, source: str, what: str) -> None:
         raise DagPermissionsError(f"{source}: {what} must be a non-empty string, got {json.dumps(value)}")
 
 
-def _no_unknown_keys(obj: dict[str, Any], allowed: set[str], source: str, where: str) -> None:
+def _no_unknown_keys(obj: dict[str, Any], allowed: set[str], source: str, where: str, hint: str = "") -> None:
     unknown = sorted(set(obj) - allowed)
     if unknown:
         raise DagPermissionsError(
             f"{source}: unknown key(s) in {where}: {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+            + (hint if "unlisted" in unknown else "")
         )
 
 

@@ -87,6 +87,19 @@ def test_lineage_assets(dag):
     assert len(dbt.inlets) == len(DATASETS)
 
 
+def test_assets_carry_no_credentials(dag):
+    """Every logged-in user sees every asset (airflow/README.md, security): nothing secret in them."""
+    from urllib.parse import urlsplit
+
+    assets = [a for task in dag.tasks for a in [*task.inlets, *task.outlets]]
+    assert assets
+    for asset in assets:
+        parts = urlsplit(asset.uri)
+        assert parts.username is None and parts.password is None and "@" not in asset.uri, asset.uri
+        assert not parts.query and not parts.fragment, asset.uri
+        assert not asset.extra, f"{asset.uri}: extras are shown to everyone"
+
+
 def test_dag_serializes(dag):
     from airflow.serialization.serialized_objects import DagSerialization
 

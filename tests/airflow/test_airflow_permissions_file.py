@@ -57,20 +57,52 @@ def test_malformed_json_names_file_line_and_column(tmp_path):
     ("document", "message"),
     [
         ("[]", "the top level must be a JSON object, not a list"),
-        ('{"alice": "dag_a"}', "alice must be a list of DAG ids, not a string"),
-        ('{"alice": [3]}', "DAG id in alice must be a non-empty string, got 3"),
+        ('{"alice": "dag_a"}', "user alice: must be a list of DAG ids, not a string"),
+        ('{"alice": [3]}', "user alice: DAG id must be a non-empty string, got 3"),
         ('{"version": 3, "users": {}}', 'unsupported "version": 3; supported: 1, 2'),
         ('{"version": 2, "userz": {}}', "unknown key(s) in the top level: userz"),
-        ('{"version": 2, "users": {"a": {"dags": {"d": ["run"]}}}}', "users.a.dags.d: unknown action(s) run"),
-        ('{"version": 2, "users": {"a": {"dag": []}}}', "unknown key(s) in users.a: dag"),
-        ('{"version": 2, "users": {"a": 1}}', "users.a must be a list of DAG ids or an object, not a number"),
+        ('{"version": 2, "users": {"a": {"dags": {"d": ["run"]}}}}', "user a: DAG d: unknown action(s) run; allowed:"),
+        ('{"version": 2, "users": {"a": {"dag": []}}}', "unknown key(s) in user a: dag"),
+        ('{"version": 2, "users": {"a": 1}}', "user a: must be a list of DAG ids or an object, not a number"),
+        ('{"version": 2, "unlisted": "nobody", "users": {}}', '"unlisted": "nobody" is not one of: no_dags, untouched'),
+        ('{"version": 1, "unlisted": "no_dags", "users": {}}', '"unlisted" needs "version": 2'),
     ],
 )
-def test_invalid_structure_is_an_error_naming_the_place(document, message):
+def test_invalid_structure_is_one_line_naming_file_user_and_problem(document, message):
     with pytest.raises(DagPermissionsError) as err:
         parse(document, source="perm.json")
     assert str(err.value).startswith("perm.json: ")
     assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"users": {"alice": {"dags": {"dag_a": ["trigger"]}}}}',
+        '{"alice": {"dags": ["dag_a"]}}',
+    ],
+)
+def test_object_form_without_version_hints_at_the_version_key(document):
+    with pytest.raises(DagPermissionsError) as err:
+        parse(document, source="perm.json")
+    assert 'needs "version": 2 at the top level' in str(err.value)
+
+
+def test_unlisted_defaults_to_no_dags_in_version_2_and_untouched_in_version_1():
+    from imdb_security.permissions_file import Unlisted
+
+    assert parse('{"version": 2, "users": {}}').unlisted is Unlisted.NO_DAGS
+    assert parse('{"version": 2, "unlisted": "untouched", "users": {}}').unlisted is Unlisted.UNTOUCHED
+    assert parse('{"version": 2, "unlisted": "no_dags", "users": {}}').unlisted is Unlisted.NO_DAGS
+    assert parse('{"alice": []}').unlisted is Unlisted.UNTOUCHED
+    assert parse("{}").unlisted is Unlisted.UNTOUCHED
+    assert parse('{"version": 1, "users": {}}').unlisted is Unlisted.UNTOUCHED
+
+
+def test_retry_is_an_action():
+    conf = parse('{"version": 2, "users": {"a": {"dags": {"d": ["retry"]}}}}')
+    assert conf.dags_for("a") == {"d": {"read", "retry"}}
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

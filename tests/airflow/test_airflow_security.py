@@ -26,7 +26,7 @@ INITIAL = {
     "version": 2,
     "users": {
         "alice": ["dag_a"],
-        "bob": {"dags": {"dag_b": ["read", "trigger"], "dag_c": []}},
+        "bob": {"dags": {"dag_b": ["read", "trigger", "retry"], "dag_c": []}},
         "dave": {"dags": {"dag_c": ["edit"]}},
         "ghost": ["dag_a"],
         "nobody": ["dag_b"],
@@ -34,7 +34,7 @@ INITIAL = {
         "erin": ["dag_a", "no_such_dag"],
     },
 }
-# (user, starting role). carol is not in the file: she must keep what she had.
+# (user, starting role). carol is not in the file: version 2's default takes her DAGs away.
 USERS = [
     ("alice", "Viewer"),
     ("bob", "User"),
@@ -61,6 +61,15 @@ class Api:
         if response.status_code != 200:
             return response.status_code
         return sorted(d["dag_id"] for d in response.json()["dags"])
+
+    def clear(self, user: str, dag_id: str) -> int:
+        """HTTP status of clearing (retrying) ``dag_id``'s failed task instances, as a dry run."""
+        response = self.client.post(
+            f"/api/v2/dags/{dag_id}/clearTaskInstances",
+            json={"dry_run": True, "only_failed": True},
+            headers=self.headers(user),
+        )
+        return response.status_code
 
     def access(self, user: str, dag_id: str) -> dict[str, int]:
         """HTTP status of reading, editing (pause) and triggering ``dag_id`` as ``user``."""
@@ -164,9 +173,41 @@ def test_roles_opening_other_dags_are_replaced_and_admin_untouched(fab):
     assert roles_of(flask_app, auth_manager, "erin") == ["Public", "dag-access-base", "dags:erin"]
     assert roles_of(flask_app, auth_manager, "admin") == ["Admin"]
     assert api.listed_dags("admin") == sorted(DAG_IDS)
-    # Not in the file: untouched.
-    assert roles_of(flask_app, auth_manager, "carol") == ["Viewer"]
-    assert api.listed_dags("carol") == sorted(DAG_IDS)
+    # Not in a version 2 file: Viewer (all DAGs) is replaced by the base role; an empty list, no 403.
+    assert roles_of(flask_app, auth_manager, "carol") == ["dag-access-base"]
+    assert api.listed_dags("carol") == []
+    assert api.access("carol", "dag_a") == {"read": 403, "edit": 403, "trigger": 403}
+
+
+def test_unlisted_untouched_and_version_1_leave_unlisted_users_alone(fab, permissions_file):
+    api, auth_manager, flask_app = fab
+    permissions_file.write_text(json.dumps({**INITIAL, "unlisted": "untouched"}))
+    try:
+        resync(flask_app, auth_manager)
+        with flask_app.app_context():
+            sm = auth_manager.security_manager
+            sm.add_user("frank", "frank", "Test", "frank@example.com", sm.find_role("Viewer"), password="pw-frank")
+        for document in ({**INITIAL, "unlisted": "untouched"}, {"alice": ["dag_a"]}):
+            permissions_file.write_text(json.dumps(document))
+            resync(flask_app, auth_manager)
+            assert roles_of(flask_app, auth_manager, "frank") == ["Viewer"]
+            assert api.listed_dags("frank") == sorted(DAG_IDS)
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+        assert roles_of(flask_app, auth_manager, "frank") == ["dag-access-base"]
+        assert api.listed_dags("frank") == []
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+
+
+def test_retry_allows_clearing_only_where_granted(fab):
+    api, _, _ = fab
+    assert api.clear("bob", "dag_b") == 200
+    assert api.clear("bob", "dag_c") == 403, "read-only there"
+    assert api.clear("bob", "dag_a") == 403, "not his"
+    assert api.clear("dave", "dag_c") == 403, "edit is not retry"
+    assert api.clear("alice", "dag_a") == 403
 
 
 def test_unknown_users_and_dag_ids_warn_without_failing(fab, caplog):
@@ -204,7 +245,7 @@ def test_changing_the_file_and_resyncing_changes_access(fab, permissions_file):
         assert api.access("alice", "dag_a") == {"read": 403, "edit": 403, "trigger": 403}
         assert api.access("alice", "dag_b") == {"read": 200, "edit": 200, "trigger": 403}
         assert api.access("dave", "dag_c") == {"read": 200, "edit": 403, "trigger": 403}
-        assert api.listed_dags("bob") == 403, "bob left the file: his dags: role is gone"
+        assert api.listed_dags("bob") == [], "bob left the file: no DAGs, an empty list rather than a 403"
         assert roles_of(flask_app, auth_manager, "bob") == ["dag-access-base"]
         with flask_app.app_context():
             assert auth_manager.security_manager.find_role("dags:bob") is None
@@ -226,13 +267,23 @@ def test_version_1_file_from_the_seed_still_works(fab, permissions_file):
         resync(flask_app, auth_manager)
 
 
-def test_malformed_file_stops_sync_perm_naming_file_and_position(airflow_db, tmp_path):
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        ('{\n  "alice": ["dag_a"],\n  "bob": ["dag_b",]\n}\n', "line 3, column 19: invalid JSON"),
+        ('{"version": 2, "users": {"bob": {"dags": {"d": ["run"]}}}}', "user bob: DAG d: unknown action(s) run"),
+        ('{"users": {"bob": {"dags": ["dag_b"]}}}', 'needs "version": 2 at the top level'),
+    ],
+)
+def test_a_bad_file_stops_sync_perm_with_one_line(airflow_db, tmp_path, document, problem):
     import os
     import subprocess
     import sys
 
+    from imdb_security.permissions_file import ExitCode
+
     bad = tmp_path / "dag_permissions.json"
-    bad.write_text('{\n  "alice": ["dag_a"],\n  "bob": ["dag_b",]\n}\n')
+    bad.write_text(document)
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "airflow"), "sync-perm"],
         env={**os.environ, "IMDB_DAG_PERMISSIONS_FILE": str(bad)},
@@ -241,5 +292,7 @@ def test_malformed_file_stops_sync_perm_naming_file_and_position(airflow_db, tmp
         timeout=120,
         check=False,
     )
-    assert proc.returncode != 0
-    assert f"{bad}: line 3, column 19: invalid JSON" in proc.stdout + proc.stderr
+    assert proc.returncode == ExitCode.BAD_PERMISSIONS_FILE, proc.stdout + proc.stderr
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if str(bad) in line]
+    assert len(errors) == 1 and problem in errors[0], proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
