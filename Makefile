@@ -17,6 +17,7 @@ CHECKOV_VENV ?= .venvs/checkov
 DBT_SCALES ?= 0.01 0.05
 REPEAT ?= 3
 PYTEST_ARGS ?=
+AIRFLOW_UI_PORT ?= 8080
 # DRY_RUN=1 prints cluster commands instead of running them.
 DRY_RUN ?=
 
@@ -97,6 +98,10 @@ clean: ## Remove virtualenvs, caches and build output.
 .PHONY: demo
 demo: setup ## Offline demo: synthetic IMDb -> local HTTP -> PostgreSQL 18 -> dbt, twice (DEMO_SCALE=0.01).
 	$(BIN)/python scripts/demo.py
+
+.PHONY: airflow-ui
+airflow-ui: setup ## The real Airflow UI on http://127.0.0.1:AIRFLOW_UI_PORT, no cluster: local runner, users of airflow/dag_permissions.json; Ctrl-C stops it.
+	$(BIN)/python scripts/airflow_ui.py --port $(AIRFLOW_UI_PORT)
 
 .PHONY: demo-airflow
 demo-airflow: setup ## The same demo through the real DAG: `airflow dags test` with the local runner, twice.
