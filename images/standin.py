@@ -13,15 +13,17 @@ real bases are documented in docs/kubernetes.md ("Stand-in bases").
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-from engine import BUILD_CA_PATH, REPO_ROOT, Engine, EngineName
+from engine import BUILD_CA_PATH, REPO_ROOT, Engine, EngineName, detect
 
 STANDIN_REPOSITORY = "localhost/standin"
 LABEL = "io.imdb-pipeline.standin-for"
@@ -30,6 +32,7 @@ BUILD_TIMEOUT_SECONDS = 1200
 STANDIN_DIR = REPO_ROOT / "images" / "standin"
 AIRFLOW_DOCKERFILE = STANDIN_DIR / "airflow.Dockerfile"
 AIRFLOW_CONSTRAINTS = REPO_ROOT / "requirements" / "dev.lock"
+PSQL_DOCKERFILE = STANDIN_DIR / "psql.Dockerfile"
 
 # The newest Debian release with a Python 3.11 (trixie has only 3.13).
 DEBIAN_SUITE = "bookworm"
@@ -99,17 +102,20 @@ def python_ref(real: str) -> str:
     return f"{STANDIN_REPOSITORY}/python:3.11-{DEBIAN_SUITE}-{_digest(recipe)}"
 
 
-def airflow_ref(real: str, python: str) -> str:
-    ignore = AIRFLOW_DOCKERFILE.with_name(AIRFLOW_DOCKERFILE.name + ".dockerignore")
-    digest = _digest(
-        real.encode(),
-        python.encode(),
-        AIRFLOW_DOCKERFILE.read_bytes(),
-        ignore.read_bytes(),
-        AIRFLOW_CONSTRAINTS.read_bytes(),
-    )
+def _dockerfile_ref(name: str, real: str, python: str, dockerfile: Path, *inputs: Path) -> str:
+    ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    files = [dockerfile, ignore, *inputs]
+    digest = _digest(real.encode(), python.encode(), *(f.read_bytes() for f in files))
     version = real.rsplit(":", 1)[-1]
-    return f"{STANDIN_REPOSITORY}/airflow:{version}-{digest}"
+    return f"{STANDIN_REPOSITORY}/{name}:{version}-{digest}"
+
+
+def airflow_ref(real: str, python: str) -> str:
+    return _dockerfile_ref("airflow", real, python, AIRFLOW_DOCKERFILE, AIRFLOW_CONSTRAINTS)
+
+
+def psql_ref(real: str, python: str) -> str:
+    return _dockerfile_ref("postgresql-client", real, python, PSQL_DOCKERFILE)
 
 
 def build_python(engine: Engine, real: str) -> str:
@@ -134,20 +140,47 @@ def build_python(engine: Engine, real: str) -> str:
     return ref
 
 
-def build_airflow(engine: Engine, real: str, python: str, ca_bundle: Path | None) -> str:
-    """The Airflow stand-in on the python stand-in, from the image store when unchanged."""
-    ref = airflow_ref(real, python)
+def _build(engine: Engine, dockerfile: Path, ref: str, real: str, *, args: dict[str, str], ca: Path | None) -> str:
     if engine.image_exists(ref):
         print(f"stand-in {ref} for {real}: cached (its inputs are unchanged)", flush=True)
         return ref
-    args = ["build", "--file", str(AIRFLOW_DOCKERFILE.relative_to(REPO_ROOT))]
-    args += ["--build-arg", f"PYTHON_IMAGE={python}", "--label", f"{LABEL}={real}", "--tag", ref]
+    cmd = ["build", "--file", str(dockerfile.relative_to(REPO_ROOT)), "--label", f"{LABEL}={real}", "--tag", ref]
+    for name, value in args.items():
+        cmd += ["--build-arg", f"{name}={value}"]
+    cmd += ["--network", "host"]
     if engine.name is EngineName.PODMAN:
-        ignore = AIRFLOW_DOCKERFILE.with_name(AIRFLOW_DOCKERFILE.name + ".dockerignore")
-        args += ["--pull=never", "--layers", "--network", "host", "--ignorefile", str(ignore.relative_to(REPO_ROOT))]
-        if ca_bundle is not None:
-            args += ["--volume", f"{ca_bundle}:{BUILD_CA_PATH}:ro", "--build-arg", f"PIP_CERT={BUILD_CA_PATH}"]
-    else:
-        args += ["--network", "host"]
-    engine.run(*args, ".", timeout=BUILD_TIMEOUT_SECONDS)
+        ignore = dockerfile.with_name(dockerfile.name + ".dockerignore")
+        cmd += ["--pull=never", "--layers", "--ignorefile", str(ignore.relative_to(REPO_ROOT))]
+        if ca is not None:
+            cmd += ["--volume", f"{ca}:{BUILD_CA_PATH}:ro", "--build-arg", f"PIP_CERT={BUILD_CA_PATH}"]
+    engine.run(*cmd, ".", timeout=BUILD_TIMEOUT_SECONDS)
     return ref
+
+
+def build_airflow(engine: Engine, real: str, python: str, ca_bundle: Path | None) -> str:
+    """The Airflow stand-in on the python base, from the image store when unchanged."""
+    ref = airflow_ref(real, python)
+    return _build(engine, AIRFLOW_DOCKERFILE, ref, real, args={"PYTHON_IMAGE": python}, ca=ca_bundle)
+
+
+def build_psql(engine: Engine, real: str, python: str) -> str:
+    """psql on the python base, for the chart's helm-test pod, from the image store when unchanged."""
+    ref = psql_ref(real, python)
+    return _build(engine, PSQL_DOCKERFILE, ref, real, args={"PYTHON_IMAGE": python, "STANDIN_FOR": real}, ca=None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`standin.py psql --for IMAGE --python-base REF`: build (or reuse) and print the stand-in."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("kind", choices=["psql"])
+    parser.add_argument("--for", dest="real", required=True, help="the image it stands in for")
+    parser.add_argument("--python-base", required=True, help="the python base to build on")
+    parser.add_argument("--engine", type=EngineName, choices=list(EngineName), default=EngineName.AUTO)
+    args = parser.parse_args(argv)
+    ref = build_psql(detect(args.engine), args.real, args.python_base)
+    print(ref)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
