@@ -80,7 +80,7 @@ lock: ## Re-resolve requirements/*.in into the pinned requirements/*.lock files.
 ##@ Develop
 
 .PHONY: test
-test: setup setup-browser lint ## Run the whole test suite, lint included (installs what it needs first).
+test: setup setup-browser setup-containers lint ## Run the whole test suite, lint included (installs what it needs first).
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint

@@ -117,9 +117,10 @@ def pip_ca_bundle() -> Path | None:
     network; without such a setting the image's own certificates are enough.
     """
     configured = os.environ.get("PIP_CERT")
-    if not configured:
-        files = [Path("/etc/pip.conf"), Path.home() / ".config/pip/pip.conf", Path.home() / ".pip/pip.conf"]
-        files += [Path(p) for p in os.environ.get("PIP_CONFIG_FILE", "").split(os.pathsep) if p]
+    extra = os.environ.get("PIP_CONFIG_FILE", "")
+    if not configured and extra != os.devnull:  # pip reads no file at all when it is /dev/null
+        files = [Path("/etc/xdg/pip/pip.conf"), Path("/etc/pip.conf"), Path.home() / ".pip/pip.conf"]
+        files += [Path.home() / ".config/pip/pip.conf", *(Path(p) for p in extra.split(os.pathsep) if p)]
         parser = configparser.ConfigParser()
         parser.read([f for f in files if f.is_file()], encoding="utf-8")
         configured = parser.get("global", "cert", fallback="")

@@ -3,7 +3,7 @@
 # `make -f mk/cluster.mk <target>`. DRY_RUN=1 prints every command instead of running it.
 # Walkthrough and troubleshooting: docs/kubernetes.md.
 
-##@ Cluster (settings: KIND_CLUSTER, KUBE_CONTEXT, NAMESPACE, IMAGE_TAG, IMAGE_LOAD, DRY_RUN=1)
+##@ Cluster (settings: KIND_CLUSTER, KUBE_CONTEXT, NAMESPACE, IMAGE_TAG, IMAGE_LOAD, CONTAINER_ENGINE, DRY_RUN=1)
 
 # Pinned versions: skaffold.yaml pins the same (tests/k8s keeps them equal).
 AIRFLOW_CHART_VERSION ?= 1.22.0
@@ -20,8 +20,10 @@ CHART_VALUES ?= charts/imdb-pipeline/examples/kind-values.yaml
 AIRFLOW_VALUES ?= k8s/airflow-values.yaml
 IMAGE_TAG ?= dev
 # Where the built images go: kind (kind load), minikube (minikube image load) or none (pushed
-# by you, e.g. with skaffold's cloud profile).
+# by you, e.g. with skaffold's cloud profile, or only tried locally: docs/kubernetes.md).
 IMAGE_LOAD ?= kind
+# What builds them: auto is docker when its daemon answers, else podman (images/engine.py).
+CONTAINER_ENGINE ?= auto
 DAG_ID ?= imdb_download_and_load_dag
 DRY_RUN ?=
 
@@ -33,10 +35,12 @@ KUBECTL ?= kubectl
 KIND ?= kind
 SKAFFOLD ?= skaffold
 DOCKER ?= docker
+PODMAN ?= podman
+# images/*.py need only the standard library: the system's Python, no virtualenv.
+IMAGES_PYTHON ?= python3
 MINIKUBE ?= minikube
 KUBECTL_CTX = $(KUBECTL) --context $(KUBE_CONTEXT) --namespace $(NAMESPACE)
 HELM_CTX = $(HELM) --kube-context $(KUBE_CONTEXT)
-IMAGE_REFS = $(foreach image,airflow loader dbt,imdb-pipeline-$(image):$(IMAGE_TAG))
 
 .PHONY: cluster cluster-down images deploy dev trigger ui logs destroy
 
@@ -46,15 +50,12 @@ cluster: ## Create the kind cluster (1 control plane + 1 worker, host port 8080 
 cluster-down: ## Delete the kind cluster and everything in it.
 	$(RUN) $(KIND) delete cluster --name $(KIND_CLUSTER)
 
-images: ## Build the airflow, loader and dbt images (tag IMAGE_TAG) and load them into the cluster.
-	$(RUN) $(DOCKER) build --file images/airflow/Dockerfile --tag imdb-pipeline-airflow:$(IMAGE_TAG) .
-	$(RUN) $(DOCKER) build --file images/loader/Dockerfile --tag imdb-pipeline-loader:$(IMAGE_TAG) .
-	$(RUN) $(DOCKER) build --file images/dbt/Dockerfile --tag imdb-pipeline-dbt:$(IMAGE_TAG) .
-ifeq ($(IMAGE_LOAD),kind)
-	$(RUN) $(KIND) load docker-image --name $(KIND_CLUSTER) $(IMAGE_REFS)
-else ifeq ($(IMAGE_LOAD),minikube)
-	$(RUN) $(MINIKUBE) image load $(IMAGE_REFS)
-endif
+# images/build.py prints its commands itself under DRY_RUN (which engine and bases it would use
+# is decided by probing, so the commands are not known to make).
+images: ## Build the airflow, loader and dbt images (docker, else podman; local stand-in bases if the real ones cannot be pulled) and load them into the cluster.
+	$(IMAGES_PYTHON) images/build.py --engine $(CONTAINER_ENGINE) --docker $(DOCKER) --podman $(PODMAN) \
+	  --tag $(IMAGE_TAG) --load $(IMAGE_LOAD) --kind $(KIND) --kind-cluster $(KIND_CLUSTER) --minikube $(MINIKUBE) \
+	  $(if $(RUN),--dry-run)
 
 deploy: images ## Install CNPG operator, our chart, then Airflow, in order; wait for each.
 	$(RUN) $(HELM) repo add cnpg https://cloudnative-pg.github.io/charts --force-update
