@@ -206,6 +206,8 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
     def _sync_user_role(self, user_name: str, dags: Any, changes: list[str]) -> Any:
         name = user_role_name(user_name)
         role = self.find_role(name) or self.add_role(name)
+        # FAB's sync_roles gives every custom role Website read (add_homepage_access_to_custom_roles);
+        # keeping it here makes a sync that finds nothing to do change nothing, and log nothing.
         wanted = sorted(
             {
                 (fab_action, resource.format(dag_id=dag_id))
@@ -213,6 +215,7 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
                 for action in actions
                 for fab_action, resource in GRANTS[Action(action)]
             }
+            | {(perms.ACTION_CAN_READ, perms.RESOURCE_WEBSITE)}
         )
         if self._set_role_permissions(role, wanted):
             changes.append(f"role {name} set to {len(dags)} DAG(s)")

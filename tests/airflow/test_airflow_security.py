@@ -221,6 +221,23 @@ def test_unknown_users_and_dag_ids_warn_without_failing(fab, caplog):
     assert api.listed_dags("erin") == ["dag_a"]
 
 
+def test_a_sync_with_nothing_to_do_logs_nothing_and_a_change_one_line(fab, permissions_file, caplog):
+    _, auth_manager, flask_app = fab
+    with caplog.at_level(logging.INFO, logger="imdb_security.manager"):
+        resync(flask_app, auth_manager)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.INFO] == []
+    caplog.clear()
+    permissions_file.write_text(json.dumps({**INITIAL, "users": {**INITIAL["users"], "alice": ["dag_b"]}}))
+    try:
+        with caplog.at_level(logging.INFO, logger="imdb_security.manager"):
+            resync(flask_app, auth_manager)
+        applied = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+        assert len(applied) == 1 and "role dags:alice set to 1 DAG(s)" in applied[0], applied
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+
+
 def test_a_listed_user_created_later_gets_exactly_its_dags_at_once(fab):
     api, auth_manager, flask_app = fab
     with flask_app.app_context():
