@@ -169,8 +169,8 @@ def readme_block(s: Summary) -> str:
 
 def update_readme(readme: Path, block: str) -> None:
     text = readme.read_text()
-    if README_START not in text:
-        return
+    if README_START not in text or README_END not in text:
+        raise SystemExit(f"{readme}: the bench-pipeline:summary markers are missing; put them back in Performance")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
     readme.write_text(head + block + tail)
