@@ -11,20 +11,25 @@
                          the same primary key);
       always / never   - force it (the unit tests use always).
     Deduping keeps the first row per key in the order of the whole row's text, so the
-    same input always gives the same output.
+    same input always gives the same output. The result is a FROM item, not a CTE: a
+    view with a WITH clause is never flattened into the query reading it, and the raw
+    key's index would then be invisible downstream.
 #}
-{% macro deduplicate(cte_name, relation, key_columns) -%}
+{% macro deduplicated(relation, key_columns) -%}
+    {#- A FROM item: the relation itself, or a subquery keeping its first row per key. -#}
     {%- set mode = var('staging_dedupe', 'auto') -%}
     {%- if mode not in ('auto', 'always', 'never') -%}
         {{ exceptions.raise_compiler_error("var staging_dedupe must be auto, always or never, not " ~ mode) }}
     {%- endif -%}
     {%- set keys = key_columns | join(', ') -%}
     {%- if mode == 'never' or (mode == 'auto' and has_unique_key(relation, key_columns)) -%}
-        select * from {{ cte_name }}
+        {{ relation }}
     {%- else -%}
-        select distinct on ({{ keys }}) *
-        from {{ cte_name }}
-        order by {{ keys }}, {{ cte_name }}::text
+        (
+            select distinct on ({{ keys }}) *
+            from {{ relation }} as duplicated
+            order by {{ keys }}, duplicated::text
+        )
     {%- endif -%}
 {%- endmacro %}
 

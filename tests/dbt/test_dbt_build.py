@@ -35,7 +35,8 @@ SEED = 5
 DBT_PROJECT = REPO_ROOT / "dbt"
 DBT_VENV = Path(os.environ.get("IMDB_DBT_VENV", REPO_ROOT / ".venvs" / "dbt"))
 DBT = DBT_VENV / "bin" / "dbt"
-IMDB_LOAD = Path(sys.executable).parent / "imdb-load"
+# The loader that fills the warehouse; IMDB_LOAD_BIN (as the DAG's local runner reads it) picks another build.
+IMDB_LOAD = Path(os.environ.get("IMDB_LOAD_BIN") or Path(sys.executable).parent / "imdb-load")
 # Synthetic votes are small at this scale; the default (1000) is meant for real IMDb data.
 MIN_VOTES = 20
 DBT_VARS = {"recommendation_min_votes": MIN_VOTES}

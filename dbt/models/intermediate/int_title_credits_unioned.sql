@@ -1,40 +1,87 @@
 {#
     Everyone credited on a title: title.principals (cast and key crew, with billing
     order) and title.crew (all directors and writers). A director is usually in both;
-    the full outer join on (title, person, role) keeps one row that knows both.
+    grouping on (title, person, role) keeps one row that knows both.
+
+    A view, not a table: this is the largest set in the project (about 130 million
+    rows at IMDb's size), and it is read twice, whole by bridge_title_people (the one
+    place it is stored) and for a few titles by int_title_features_unioned. Written
+    without WITH and as UNION ALLs so that a filter on title_id reaches the raw tables'
+    primary keys: the recommender then reads the credits of its titles through the
+    index instead of the whole set.
+
+    Only directors and writers can be in both files, so only they are grouped; the
+    other principals (most of the rows) stream straight from the raw table's key order.
 #}
-with
+{{ config(materialized='view') }}
 
-principals as (
-    select * from {{ ref('stg_imdb__title_principals') }}
-),
-
-crew as (
-    select * from {{ ref('stg_imdb__title_crew') }}
-),
-
-principal_credits as (
-    -- A person can appear twice under one category (e.g. two parts); keep the top billing.
+-- Cast and the other principal roles: title.crew has none of them. A person can
+-- appear twice under one category (e.g. two parts); keep the top billing.
+(
     select distinct on (title_id, person_id, category)
         title_id,
         person_id,
         category as role,
         billing_order,
+        null::integer as crew_position,
         job,
-        characters
-    from principals
+        characters,
+        true as is_principal,
+        false as is_in_crew
+    from {{ ref('stg_imdb__title_principals') }}
     where person_id is not null
         and category is not null
+        and category not in ('director', 'writer')
     order by title_id, person_id, category, billing_order
-),
+)
 
-crew_members as (
+union all
+
+-- Directors and writers, from both files: one row per (title, person, role) that
+-- knows both, with the principals row's billing, job and characters.
+select
+    title_id,
+    person_id,
+    role,
+    min(billing_order) as billing_order,
+    min(crew_position) as crew_position,
+    -- The principals rows come top billing first (DISTINCT ON below), and only they
+    -- carry a job or characters: max() picks the one principals value out of NULLs.
+    max(job) as job,
+    max(characters) as characters,
+    bool_or(is_principal) as is_principal,
+    bool_or(is_in_crew) as is_in_crew
+from (
+    (
+        select distinct on (title_id, person_id, category)
+            title_id,
+            person_id,
+            category as role,
+            billing_order,
+            null::integer as crew_position,
+            job,
+            characters,
+            true as is_principal,
+            false as is_in_crew
+        from {{ ref('stg_imdb__title_principals') }}
+        where person_id is not null
+            and category in ('director', 'writer')
+        order by title_id, person_id, category, billing_order
+    )
+
+    union all
+
     select
         crew.title_id,
         director.person_id,
         'director' as role,
-        director.crew_position::integer as crew_position
-    from crew
+        null::integer as billing_order,
+        director.crew_position::integer as crew_position,
+        null::text as job,
+        null::text[] as characters,
+        false as is_principal,
+        true as is_in_crew
+    from {{ ref('stg_imdb__title_crew') }} as crew
     cross join lateral unnest(crew.director_ids) with ordinality as director (person_id, crew_position)
 
     union all
@@ -43,37 +90,13 @@ crew_members as (
         crew.title_id,
         writer.person_id,
         'writer' as role,
-        writer.crew_position::integer as crew_position
-    from crew
+        null::integer as billing_order,
+        writer.crew_position::integer as crew_position,
+        null::text as job,
+        null::text[] as characters,
+        false as is_principal,
+        true as is_in_crew
+    from {{ ref('stg_imdb__title_crew') }} as crew
     cross join lateral unnest(crew.writer_ids) with ordinality as writer (person_id, crew_position)
-),
-
-crew_credits as (
-    select distinct on (title_id, person_id, role) *
-    from crew_members
-    order by title_id, person_id, role, crew_position
-),
-
-unioned as (
-    select
-        coalesce(principal_credits.title_id, crew_credits.title_id) as title_id,
-        coalesce(principal_credits.person_id, crew_credits.person_id) as person_id,
-        coalesce(principal_credits.role, crew_credits.role) as role,
-        principal_credits.billing_order,
-        crew_credits.crew_position,
-        principal_credits.job,
-        principal_credits.characters,
-        principal_credits.title_id is not null as is_principal,
-        crew_credits.title_id is not null as is_in_crew
-    from principal_credits
-    full outer join crew_credits
-        on principal_credits.title_id = crew_credits.title_id
-        and principal_credits.person_id = crew_credits.person_id
-        and principal_credits.role = crew_credits.role
-),
-
-final as (
-    select * from unioned
-)
-
-select * from final
+) as crew_credits
+group by title_id, person_id, role

@@ -44,10 +44,17 @@ ranked_credits as (
                 case when credits.role in ('actor', 'actress', 'self') then 'cast' else credits.role end
             order by credits.crew_position nulls last, credits.billing_order nulls last, credits.person_id
         ) as position_in_kind
-    from credits
-    inner join titles
-        on credits.title_id = titles.title_id
-    where credits.role in ('director', 'writer', 'actor', 'actress', 'self')
+    from titles
+    -- Per title, through the raw tables' primary keys: the credits view is the whole
+    -- credit set, and recommendable titles are a small share of it. OFFSET 0 keeps
+    -- the planner from flattening the subquery, so the title_id filter reaches the view.
+    cross join lateral (
+        select *
+        from credits
+        where credits.title_id = titles.title_id
+            and credits.role in ('director', 'writer', 'actor', 'actress', 'self')
+        offset 0
+    ) as credits
 ),
 
 person_features as (

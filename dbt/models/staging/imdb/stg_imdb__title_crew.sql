@@ -1,24 +1,9 @@
-with
-
-source as (
-    select * from {{ source('imdb', 'title_crew') }}
-),
-
-deduplicated as (
-    -- One row per key (see macros/deduplicate.sql).
-    {{ deduplicate('source', source('imdb', 'title_crew'), ['tconst']) }}
-),
-
-renamed as (
-    select
-        tconst::text as title_id,
-        {{ split_list('directors') }} as director_ids,
-        {{ split_list('writers') }} as writer_ids
-    from deduplicated
-),
-
-final as (
-    select * from renamed
-)
-
-select * from final
+{#- No WITH: PostgreSQL never flattens a view whose query has CTEs into the query that
+    reads it, so the raw table's primary key would be invisible downstream (every
+    join and test on the key would sort instead of reading the index). -#}
+select
+    tconst::text as title_id,
+    {{ split_list('directors') }} as director_ids,
+    {{ split_list('writers') }} as writer_ids
+-- One row per key (see macros/deduplicate.sql).
+from {{ deduplicated(source('imdb', 'title_crew'), ['tconst']) }} as source

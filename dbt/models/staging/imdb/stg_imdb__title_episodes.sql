@@ -1,25 +1,10 @@
-with
-
-source as (
-    select * from {{ source('imdb', 'title_episode') }}
-),
-
-deduplicated as (
-    -- One row per key (see macros/deduplicate.sql).
-    {{ deduplicate('source', source('imdb', 'title_episode'), ['tconst']) }}
-),
-
-renamed as (
-    select
-        tconst::text as episode_title_id,
-        nullif(parent_tconst, '')::text as series_title_id,
-        season_number::integer as season_number,
-        episode_number::integer as episode_number
-    from deduplicated
-),
-
-final as (
-    select * from renamed
-)
-
-select * from final
+{#- No WITH: PostgreSQL never flattens a view whose query has CTEs into the query that
+    reads it, so the raw table's primary key would be invisible downstream (every
+    join and test on the key would sort instead of reading the index). -#}
+select
+    tconst::text as episode_title_id,
+    nullif(parent_tconst, '')::text as series_title_id,
+    season_number::integer as season_number,
+    episode_number::integer as episode_number
+-- One row per key (see macros/deduplicate.sql).
+from {{ deduplicated(source('imdb', 'title_episode'), ['tconst']) }} as source

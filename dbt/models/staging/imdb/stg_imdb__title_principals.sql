@@ -1,27 +1,12 @@
-with
-
-source as (
-    select * from {{ source('imdb', 'title_principals') }}
-),
-
-deduplicated as (
-    -- One row per key (see macros/deduplicate.sql).
-    {{ deduplicate('source', source('imdb', 'title_principals'), ['tconst', 'ordering']) }}
-),
-
-renamed as (
-    select
-        tconst::text as title_id,
-        ordering::integer as billing_order,
-        nullif(nconst, '')::text as person_id,
-        nullif(category, '')::text as category,
-        nullif(job, '')::text as job,
-        {{ json_text_array('characters') }} as characters
-    from deduplicated
-),
-
-final as (
-    select * from renamed
-)
-
-select * from final
+{#- No WITH: PostgreSQL never flattens a view whose query has CTEs into the query that
+    reads it, so the raw table's primary key would be invisible downstream (every
+    join and test on the key would sort instead of reading the index). -#}
+select
+    tconst::text as title_id,
+    ordering::integer as billing_order,
+    nullif(nconst, '')::text as person_id,
+    nullif(category, '')::text as category,
+    nullif(job, '')::text as job,
+    {{ json_text_array('characters') }} as characters
+-- One row per key (see macros/deduplicate.sql).
+from {{ deduplicated(source('imdb', 'title_principals'), ['tconst', 'ordering']) }} as source
