@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Starting PostgreSQL 18, the synthetic IMDb and Airflow (about a minute) ...", flush=True)
         stack.start()
         print("\n".join(stack.describe()), flush=True)
-        print("The DAG starts paused: unpause it, then Trigger. Ctrl-C stops everything.", flush=True)
+        print("Trigger the DAG from its page (the dialog unpauses it). Ctrl-C stops everything.", flush=True)
         watch(stack)
     except StackError as exc:
         print(f"airflow-ui: {exc}", file=sys.stderr)

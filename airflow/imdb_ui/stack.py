@@ -68,6 +68,11 @@ class Component(StrEnum):
     API_SERVER = "api-server"
 
 
+# Stop the scheduler first: it stops starting tasks while the API server can still hear them.
+STOP_ORDER = (Component.SCHEDULER, Component.DAG_PROCESSOR, Component.API_SERVER)
+STOP_SECONDS = 20.0
+
+
 class StackError(RuntimeError):
     """A step of the start failed; the message names the step and where its log is."""
 
@@ -207,9 +212,25 @@ class LocalAirflow:
         self._wait_parsed()
 
     def stop(self) -> None:
-        """Stop every process we started (newest first), then the servers; delete the temp files."""
-        for component in reversed(list(self._procs)):
-            _terminate(self._procs.pop(component))
+        """Stop every process we started, then the servers; delete the temp files.
+
+        All components get SIGTERM at once (the scheduler first, so it stops handing out
+        tasks); whatever is left of their sessions after ``STOP_SECONDS`` (a task still
+        running, a worker) is SIGKILLed.
+        """
+        procs = [self._procs.pop(c) for c in STOP_ORDER if c in self._procs]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        for proc in procs:
+            _kill_session(proc.pid)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
         self._stack.close()
 
     # ------------------------------------------------------------------ Airflow
@@ -374,14 +395,13 @@ def _fernet_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def _terminate(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """SIGTERM the child's whole session (its workers too), then SIGKILL what is left."""
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=timeout)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(timeout=5)
+def _kill_session(sid: int) -> None:
+    """SIGKILL every process of the session ``sid`` (one we started with ``start_new_session``)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid:  # state, ppid, pgrp, session
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)

@@ -79,9 +79,10 @@ DBT_EXECUTION_TIMEOUT = timedelta(hours=2)
 def dbt_arguments(project_dir: str, target_path: str | None = None, log_path: str | None = None) -> list[str]:
     """Flags shared by ``dbt build`` and ``dbt source freshness``.
 
-    JSON log lines carry dbt's own level, so the task log shows a dbt WARN or error at its level.
+    JSON log lines carry dbt's own level, so the task log shows a dbt WARN or error at its level;
+    without colours, as a task log shows escape codes as text.
     """
-    args = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--log-format", "json"]
+    args = ["--project-dir", project_dir, "--profiles-dir", project_dir, "--log-format", "json", "--no-use-colors"]
     if target_path:
         args += ["--target-path", target_path]
     if log_path:
