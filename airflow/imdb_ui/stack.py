@@ -42,7 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 from cryptography.fernet import Fernet
-from imdb_security.permissions_file import load
+from imdb_security.permissions_file import DagPermissionsError, load
 
 from imdb_loader.devkit import pg, synth
 from imdb_loader.devkit.server import serve
@@ -117,8 +117,14 @@ def sqlalchemy_url(dsn: str) -> str:
 
 
 def listed_users(permissions_file: Path) -> list[str]:
-    """User names of a permissions file (either version), via the file's own parser."""
-    return sorted(load(permissions_file).users)
+    """User names of a permissions file (either version), via the file's own parser.
+
+    A bad file is a StackError with the parser's one line (file, user, problem).
+    """
+    try:
+        return sorted(load(permissions_file).users)
+    except DagPermissionsError as exc:
+        raise StackError(str(exc)) from None
 
 
 @dataclass
@@ -178,6 +184,7 @@ class LocalAirflow:
         return self
 
     def _start(self) -> None:
+        listed_users(self.options.permissions_file)  # a bad file fails here, before anything starts
         self.root = Path(tempfile.mkdtemp(prefix="imdb-airflow-ui-"))
         self._stack.callback(shutil.rmtree, self.root, ignore_errors=True)
         self.log_dir.mkdir()
