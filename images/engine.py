@@ -62,6 +62,12 @@ class Engine:
         args = ("image", "exists", ref) if self.name is EngineName.PODMAN else ("image", "inspect", ref)
         return self.run(*args, timeout=PROBE_TIMEOUT_SECONDS, capture=True, check=False, echo=False).returncode == 0
 
+    def images_starting(self, prefix: str) -> list[str]:
+        """Stored image names (repository:tag) that start with prefix."""
+        args = ("images", "--format", "{{.Repository}}:{{.Tag}}")
+        names = self.run(*args, timeout=PROBE_TIMEOUT_SECONDS, capture=True, echo=False).stdout.split()
+        return sorted(name for name in names if name.startswith(prefix))
+
     def image_size(self, ref: str) -> int:
         args = ("image", "inspect", "--format", "{{.Size}}", ref)
         out = self.run(*args, timeout=PROBE_TIMEOUT_SECONDS, capture=True, echo=False)

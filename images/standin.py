@@ -17,6 +17,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -110,8 +111,26 @@ def _dockerfile_ref(name: str, real: str, python: str, dockerfile: Path, *inputs
     return f"{STANDIN_REPOSITORY}/{name}:{version}-{digest}"
 
 
-def airflow_ref(real: str, python: str) -> str:
-    return _dockerfile_ref("airflow", real, python, AIRFLOW_DOCKERFILE, AIRFLOW_CONSTRAINTS)
+def airflow_prefix(real: str, python: str) -> str:
+    """The Airflow stand-in's name up to the hash of what it installed from the lock."""
+    return _dockerfile_ref("airflow", real, python, AIRFLOW_DOCKERFILE)
+
+
+def pins(text: str) -> dict[str, str]:
+    """`name==version` lines (a lock, or pip freeze) as name -> version, names normalised as pip does."""
+    found = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].split(";", 1)[0].strip()
+        if "==" in line and not line.startswith("-"):
+            name, version = line.split("==", 1)
+            found[re.sub(r"[-_.]+", "-", name.split("[", 1)[0]).lower().strip()] = version.strip()
+    return found
+
+
+def installed(engine: Engine, ref: str) -> dict[str, str]:
+    """What pip installed into the Airflow stand-in (its user site, as in the official image)."""
+    args = ("run", "--rm", "--network", "none", ref, "python", "-m", "pip", "freeze", "--user")
+    return pins(engine.run(*args, timeout=BUILD_TIMEOUT_SECONDS, capture=True, echo=False).stdout)
 
 
 def psql_ref(real: str, python: str) -> str:
@@ -158,9 +177,28 @@ def _build(engine: Engine, dockerfile: Path, ref: str, real: str, *, args: dict[
 
 
 def build_airflow(engine: Engine, real: str, python: str, ca_bundle: Path | None) -> str:
-    """The Airflow stand-in on the python base, from the image store when unchanged."""
-    ref = airflow_ref(real, python)
-    return _build(engine, AIRFLOW_DOCKERFILE, ref, real, args={"PYTHON_IMAGE": python}, ca=ca_bundle)
+    """The Airflow stand-in on the python base, reused while the lock still pins what it installed.
+
+    The lock (requirements/dev.lock) also pins the test tools, which change far more often than
+    Airflow: a change to those must not cost a rebuild. So a stored stand-in is kept when every
+    package it has that the lock names is at the lock's version; the last part of its tag is the
+    hash of those pins.
+    """
+    prefix = airflow_prefix(real, python)
+    lock = pins(AIRFLOW_CONSTRAINTS.read_text(encoding="utf-8"))
+    for candidate in engine.images_starting(prefix + "-"):
+        have = installed(engine, candidate)
+        if have and all(lock.get(name, version) == version for name, version in have.items()):
+            print(f"stand-in {candidate} for {real}: cached (the lock pins what it installed)", flush=True)
+            return candidate
+    building = f"{prefix}-building"
+    engine.run("rmi", building, timeout=BUILD_TIMEOUT_SECONDS, capture=True, check=False, echo=False)
+    _build(engine, AIRFLOW_DOCKERFILE, building, real, args={"PYTHON_IMAGE": python}, ca=ca_bundle)
+    used = sorted(f"{name}=={version}" for name, version in installed(engine, building).items() if name in lock)
+    ref = f"{prefix}-{_digest(chr(10).join(used).encode())}"
+    engine.run("tag", building, ref, timeout=BUILD_TIMEOUT_SECONDS)
+    engine.run("rmi", building, timeout=BUILD_TIMEOUT_SECONDS, capture=True)
+    return ref
 
 
 def build_psql(engine: Engine, real: str, python: str) -> str:

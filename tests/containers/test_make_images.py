@@ -75,8 +75,8 @@ import sys
 sys.path.insert(0, sys.argv[1])
 import standin
 print(standin.python_ref("python:3.11.14-slim-trixie"))
-print(standin.airflow_ref("apache/airflow:3.3.2-python3.11", "localhost/standin/python:x"))
-print(standin.airflow_ref("apache/airflow:3.3.2-python3.11", "localhost/standin/python:y"))
+print(standin.airflow_prefix("apache/airflow:3.3.2-python3.11", "localhost/standin/python:x"))
+print(standin.airflow_prefix("apache/airflow:3.3.2-python3.11", "localhost/standin/python:y"))
 """
 
 
@@ -100,3 +100,19 @@ def test_stand_in_tags_carry_a_hash_of_their_inputs() -> None:
         check=True,
     )
     assert again.stdout.split() == [python, airflow_x, airflow_y], "the same inputs must give the same tags"
+
+
+PINS = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import standin
+lock = "Flask_Babel==4.0.0\napache-airflow[cncf]==3.3.2 ; python_version >= '3.10'\n# c==1\n-e ./x\n"
+print(sorted(standin.pins(lock).items()))
+"""
+
+
+def test_lock_and_freeze_pins_are_compared_by_pips_normalised_names() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", PINS, str(REPO_ROOT / "images")], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[('apache-airflow', '3.3.2'), ('flask-babel', '4.0.0')]"

@@ -44,6 +44,7 @@ MAIN = "base"
 HELM_TEST_TEMPLATE = "templates/tests/warehouse-test-job.yaml"
 POD_TIMEOUT_SECONDS = 600
 # What KubernetesPodOperator runs in the sidecar to read the result (PodManager.extract_xcom_json).
+STATUS_FIELDS = "^(Uid|CapEff|NoNewPrivs|Seccomp):"
 XCOM_READ = "if [ -s /airflow/xcom/return.json ]; then cat /airflow/xcom/return.json; else echo __empty__; fi"
 
 # Fields of our pods that podman cannot honour, why, and where they stay checked offline.
@@ -68,6 +69,7 @@ class PodRun:
     exit_code: int
     logs: str
     xcom: str | None
+    sidecar_status: dict[str, str]  # the sidecar's /proc/1/status lines that show its confinement
     inspect: dict[str, Any]
     adapted: list[str]
 
@@ -141,12 +143,15 @@ def play(images: Images, pod: dict[str, Any], adapted: list[str], workdir: Path)
         assert waited.returncode == 0, waited.stderr
         logs = podman(images, "logs", container)
         inspect = json.loads(podman(images, "inspect", container).stdout)[0]
-        xcom = None
+        xcom, sidecar_status = None, {}
         if any(c["name"] == SIDECAR for c in pod["spec"]["containers"]):
             xcom = podman(images, "exec", f"{name}-{SIDECAR}", "sh", "-c", XCOM_READ).stdout
+            status = podman(images, "exec", f"{name}-{SIDECAR}", "grep", "-E", STATUS_FIELDS, "/proc/1/status")
+            sidecar_status = dict(line.split(":\t") for line in status.stdout.splitlines())
             # As the operator ends the sidecar: SIGINT to its shell, which traps it and exits 0.
             podman(images, "exec", f"{name}-{SIDECAR}", "sh", "-c", "kill -INT 1")
-        return PodRun(name, int(waited.stdout.strip()), logs.stdout + logs.stderr, xcom, inspect, adapted)
+        code = int(waited.stdout.strip())
+        return PodRun(name, code, logs.stdout + logs.stderr, xcom, sidecar_status, inspect, adapted)
     finally:
         podman(images, "kube", "down", str(manifest))
 
@@ -159,16 +164,22 @@ def warehouse(pg_server: pg.Server) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="module")
+def dag_pods(images: Images, imdb_site: ImdbServer) -> dict[str, dict[str, Any]]:
+    """The pods of the seven loads and of dbt, rendered once."""
+    _require_podman(images)
+    return render_dag_pods(images, imdb_site, *(ds.task_id for ds in DATASETS), "dbt_build")
+
+
+@pytest.fixture(scope="module")
 def loader_pods(
-    images: Images, imdb_site: ImdbServer, warehouse: Database, tmp_path_factory: pytest.TempPathFactory
+    images: Images, dag_pods: dict[str, dict[str, Any]], warehouse: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, PodRun]:
     """Every load_<dataset> pod of the DAG, one after another, as the DAG's tasks run them."""
-    _require_podman(images)
-    pods = render_dag_pods(images, imdb_site, *(ds.task_id for ds in DATASETS))
     workdir = tmp_path_factory.mktemp("pods")
     sidecar = images.base("PYTHON_IMAGE")["ref"]
     return {
-        task_id: play(images, *for_podman(pod, warehouse.secret, sidecar), workdir) for task_id, pod in pods.items()
+        ds.task_id: play(images, *for_podman(dag_pods[ds.task_id], warehouse.secret, sidecar), workdir)
+        for ds in DATASETS
     }
 
 
@@ -199,6 +210,11 @@ def test_podman_honours_the_pod_security_fields(loader_pods: dict[str, PodRun]) 
     assert host["Memory"] == 1024**3 and host["NanoCpus"] == 10**9  # resources.limits 1Gi, 1 CPU
     assert host["RestartPolicy"]["Name"] in ("", "no")  # restartPolicy: Never
     assert host["NetworkMode"] == "host"
+    # The sidecar, still running when the result is read, shows the same from the inside; seccomp
+    # mode 2 is a filter (podman's default profile, what RuntimeDefault asks for).
+    assert run.sidecar_status["Uid"].split() == ["10001"] * 4
+    assert run.sidecar_status["CapEff"] == "0000000000000000"
+    assert run.sidecar_status["NoNewPrivs"] == "1" and run.sidecar_status["Seccomp"] == "2"
     mounts = {m["Destination"] for m in run.inspect["Mounts"]}
     assert {"/tmp", "/airflow/xcom"} <= mounts  # the emptyDirs  # noqa: S108
     from tests.airflow import test_airflow_pods
@@ -212,13 +228,12 @@ def test_podman_honours_the_pod_security_fields(loader_pods: dict[str, PodRun]) 
 @pytest.fixture(scope="module")
 def dbt_pod(
     images: Images,
-    imdb_site: ImdbServer,
+    dag_pods: dict[str, dict[str, Any]],
     warehouse: Database,
     loader_pods: dict[str, PodRun],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> PodRun:
-    pod = render_dag_pods(images, imdb_site, "dbt_build")["dbt_build"]
-    podded, adapted = for_podman(pod, warehouse.secret, images.base("PYTHON_IMAGE")["ref"])
+    podded, adapted = for_podman(dag_pods["dbt_build"], warehouse.secret, images.base("PYTHON_IMAGE")["ref"])
     return play(images, podded, adapted, tmp_path_factory.mktemp("dbt-pod"))
 
 
