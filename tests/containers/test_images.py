@@ -19,7 +19,7 @@ from imdb_loader.devkit.server import ImdbServer
 from tests.conftest import DBT_MARTS
 from tests.containers.conftest import CONTAINER_TMP, Database, Images, explain, new_database, query
 
-pytestmark = [pytest.mark.containers, pytest.mark.postgres]
+pytestmark = pytest.mark.containers
 
 IMAGES = ["airflow", "loader", "dbt"]
 DAG_ID = "imdb_download_and_load_dag"
@@ -64,6 +64,7 @@ def test_runs_as_its_numeric_non_root_user_read_only_without_capabilities(images
     assert "root-read-only" in lines and "tmp-writable" in lines, done.stdout
 
 
+@pytest.mark.postgres
 def test_loader_loads_all_seven_then_skips_all_seven_unchanged(loader_runs: list[dict[str, Any]]) -> None:
     first, second = loader_runs
     assert first["done"].returncode == 0, explain(first["done"])
@@ -73,6 +74,7 @@ def test_loader_loads_all_seven_then_skips_all_seven_unchanged(loader_runs: list
     assert "unchanged" in second["done"].stdout + second["done"].stderr
 
 
+@pytest.mark.postgres
 def test_dbt_builds_and_checks_freshness_on_what_the_loader_loaded(
     images: Images, warehouse: Database, loader_runs: list[dict[str, Any]]
 ) -> None:
@@ -102,6 +104,7 @@ def airflow_env(pg_server: pg.Server) -> Iterator[dict[str, str]]:
     pg_server.drop_database(name)
 
 
+@pytest.mark.postgres
 def test_airflow_parses_the_dag_with_nine_tasks_and_imports_the_security_manager(
     images: Images, airflow_env: dict[str, str]
 ) -> None:
