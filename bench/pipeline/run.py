@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -109,8 +110,11 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[int, float] | None:
     return proc.returncode, usage.ru_maxrss / 1024.0
 
 
-def run_pool(commands: list[tuple[str, list[str]]], env: dict[str, str], slots: int, logs: Path) -> list[Process]:
-    """Run the commands, at most ``slots`` at once, in order; each measured on its own."""
+def run_pool(
+    commands: list[tuple[str, list[str]]], env: dict[str, str], slots: int, logs: Path, abort: Sampler | None = None
+) -> list[Process]:
+    """Run the commands, at most ``slots`` at once, in order; each measured on its own. When the
+    sampler finds the disk nearly full, every running command is stopped and RunError raised."""
     pending, done = list(commands), []
     running: dict[str, tuple[subprocess.Popen[bytes], float]] = {}
     t0 = time.monotonic()
@@ -127,12 +131,17 @@ def run_pool(commands: list[tuple[str, list[str]]], env: dict[str, str], slots: 
                 seconds = time.monotonic() - started
                 done.append(Process(name, started - t0, seconds, code, rss, _tail(logs / f"{name}.log", 2)))
                 del running[name]
+        if abort is not None and abort.low_on_disk:
+            for proc, _ in running.values():
+                proc.terminate()
+                proc.wait(timeout=60)
+            raise RunError("less than 8 GB free on the data directory's disk: stopped")
         time.sleep(0.05)
     return done
 
 
-def run_one(name: str, cmd: list[str], env: dict[str, str], logs: Path) -> Process:
-    return run_pool([(name, cmd)], env, 1, logs)[0]
+def run_one(name: str, cmd: list[str], env: dict[str, str], logs: Path, abort: Sampler | None = None) -> Process:
+    return run_pool([(name, cmd)], env, 1, logs, abort)[0]
 
 
 def libpq_env(dsn: str) -> dict[str, str]:
@@ -287,6 +296,7 @@ class Tools:
     imdb_load: str
     dbt: str
     threads: int
+    keep_files: bool
 
 
 def _check(step: Process, what: str) -> None:
@@ -310,8 +320,10 @@ def measure(server: pg.ThrowawayPostgres, files: Path, work: Path, tools: Tools)
             env = {**base_env, "IMDB_DSN": dsn, "IMDB_BASE_URL": site.base_url}
             say(f"loading seven datasets, {slots} at once (the DAG's pool)")
             started = time.monotonic()
-            loads = run_pool(load_commands(tools.imdb_load, work / "load-results"), env, slots, logs)
+            loads = run_pool(load_commands(tools.imdb_load, work / "load-results"), env, slots, logs, sampler)
             loads_seconds = time.monotonic() - started
+        if not tools.keep_files:  # served and loaded: their disk is the warehouse's now
+            shutil.rmtree(files, ignore_errors=True)
         for step in loads:
             _check(step, step.name)
         dbt_env = {
@@ -326,16 +338,14 @@ def measure(server: pg.ThrowawayPostgres, files: Path, work: Path, tools: Tools)
         dbt_vars = ["--vars", json.dumps({"recommendation_min_votes": MIN_VOTES})]
         sampler.phase = Phase.DBT_BUILD
         say("dbt build")
-        build = run_one("dbt-build", [tools.dbt, "build", *flags, *dbt_vars], dbt_env, logs)
+        build = run_one("dbt-build", [tools.dbt, "build", *flags, *dbt_vars], dbt_env, logs, sampler)
         _check(build, "dbt build")
         sampler.phase = Phase.FRESHNESS
         say("dbt source freshness")
-        freshness = run_one("dbt-freshness", [tools.dbt, "source", "freshness", *flags], dbt_env, logs)
+        freshness = run_one("dbt-freshness", [tools.dbt, "source", "freshness", *flags], dbt_env, logs, sampler)
         _check(freshness, "dbt source freshness")
     finally:
         sampler.stop()
-    if sampler.low_on_disk:
-        raise RunError("less than 8 GB free on the data directory's disk during the run")
     record["phases"] = [
         {"phase": Phase.LOADS, "seconds": round(loads_seconds, 3), "peak_rss_mb": max(p.peak_rss_mb for p in loads)},
         {"phase": Phase.DBT_BUILD, "seconds": round(build.seconds, 3), "peak_rss_mb": build.peak_rss_mb},
@@ -390,13 +400,13 @@ def main(argv: list[str] | None = None) -> int:
         say(f"PostgreSQL with the chart's parameters: {settings}")
         try:
             with pg.ThrowawayPostgres(settings=settings) as server:
-                record = measure(server, files, work, Tools(args.imdb_load, args.dbt, args.threads))
+                record = measure(server, files, work, Tools(args.imdb_load, args.dbt, args.threads, args.keep_files))
         except RunError as exc:
             print(f"bench-pipeline: {exc}", file=sys.stderr)
-            return EXIT_LOW_DISK if "free" in str(exc) else 1
+            return EXIT_LOW_DISK if "GB free" in str(exc) else 1
         finally:
             if not args.keep_files:
-                subprocess.run(["rm", "-rf", str(args.work / f"files-{args.scale}-seed{args.seed}")], check=False)
+                shutil.rmtree(files, ignore_errors=True)
         slots = int(dag_config.DEFAULTS["IMDB_LOADS_POOL_SLOTS"])
         record |= {"scale": args.scale, "seed": args.seed, "dbt_threads": args.threads, "pool_slots": slots}
         say(f"stored in {store(args.out, args.scale, record)}")

@@ -1,3 +1,7 @@
+{#- A view: nothing in the build reads it (person_filmography checks the array itself),
+    so storing it would only cost a write. -#}
+{{ config(materialized='view') }}
+
 with
 
 people as (

@@ -13,16 +13,22 @@ people as (
     select * from {{ ref('stg_imdb__names') }}
 ),
 
-filmography as (
-    -- Already one row per (person, title): counting titles needs no distinct.
-    select * from {{ ref('person_filmography') }}
+credits as (
+    select * from {{ ref('bridge_title_people') }}
+),
+
+person_titles as (
+    -- One row per (person, title), whatever the number of roles: the grain of
+    -- person_filmography, counted here from the bridge it is a view of.
+    select distinct person_id, title_id
+    from credits
 ),
 
 credit_counts as (
     select
         person_id,
         count(*)::integer as credited_title_count
-    from filmography
+    from person_titles
     group by person_id
 ),
 
