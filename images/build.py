@@ -66,6 +66,7 @@ class Base:
     real: str  # its default: the image the Dockerfile is written for
     ref: str  # what the build uses
     standin: bool
+    seconds: float  # to find, pull or build it
 
 
 @dataclass
@@ -102,10 +103,11 @@ def resolve_bases(engine: Engine, wanted: dict[str, str], ca_bundle: Path | None
     for arg in ("PYTHON_IMAGE", "AIRFLOW_IMAGE"):  # the Airflow stand-in is built on the python base
         if arg not in wanted:
             continue
+        started = time.monotonic()
         real = engine.qualify(wanted[arg])
         why = "" if engine.image_exists(real) else pull(engine, real)
         if not why:
-            bases[arg] = Base(arg, wanted[arg], real, standin=False)
+            bases[arg] = Base(arg, wanted[arg], real, standin=False, seconds=round(time.monotonic() - started, 1))
             continue
         print(f"\n*** {wanted[arg]} cannot be pulled ({why}).", flush=True)
         if arg == "PYTHON_IMAGE":
@@ -115,7 +117,7 @@ def resolve_bases(engine: Engine, wanted: dict[str, str], ca_bundle: Path | None
             ref = standin.build_airflow(engine, wanted[arg], python, ca_bundle)
         print(f"*** STAND-IN: building on {ref} instead of {wanted[arg]} (docs/kubernetes.md, Stand-in bases).")
         print("*** Images built on a stand-in are for this machine only: do not push them.\n", flush=True)
-        bases[arg] = Base(arg, wanted[arg], ref, standin=True)
+        bases[arg] = Base(arg, wanted[arg], ref, standin=True, seconds=round(time.monotonic() - started, 1))
     return bases
 
 
@@ -179,6 +181,9 @@ def build_all(engine: Engine, args: argparse.Namespace, bases: dict[str, Base], 
 
 
 def summary(built: list[Built], bases: dict[str, Base]) -> None:
+    for base in bases.values():
+        kind = "stand-in" if base.standin else "real"
+        print(f"\nbase {base.real}: {base.ref} ({kind}, ready in {base.seconds:.1f}s)")
     print("\nimage                          build s    size MB  user     base")
     for item in built:
         used = [b for arg, b in bases.items() if arg in base_args(dockerfile(item.image))]

@@ -118,7 +118,7 @@ def images(engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Images:
     _SUMMARY.append(f"images built with {data['engine']} in {time.monotonic() - started:.0f}s (bases included):")
     for base in data["bases"]:
         kind = "STAND-IN" if base["standin"] else "real"
-        _SUMMARY.append(f"  base {base['real']}: {base['ref']} ({kind})")
+        _SUMMARY.append(f"  base {base['real']}: {base['ref']} ({kind}, ready in {base['seconds']:.1f}s)")
     for item in data["images"]:
         size = item["size_bytes"] / 1e6
         _SUMMARY.append(f"  {item['ref']}: built in {item['seconds']:.1f}s, {size:.0f} MB, user {item['user']}")
