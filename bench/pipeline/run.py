@@ -271,7 +271,7 @@ def git_commit() -> str:
     git = ["git", "-C", str(REPO)]
     head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
     dirty = subprocess.run(
-        [*git, "status", "--porcelain", "dbt", "loader", "bench", "charts"], capture_output=True, text=True, check=False
+        [*git, "status", "--porcelain", "dbt", "bench", "charts"], capture_output=True, text=True, check=False
     )
     return (head.stdout.strip() or "unknown") + (" with uncommitted changes" if dirty.stdout.strip() else "")
 
@@ -311,7 +311,8 @@ def measure(server: pg.ThrowawayPostgres, files: Path, work: Path, tools: Tools)
     logs.mkdir(parents=True, exist_ok=True)
     assert server.root is not None
     sampler = Sampler(dsn=dsn, data_dir=server.root / "data", postmaster=server.pid)
-    record: dict[str, Any] = {"machine": machine(dsn), "commit": git_commit()}
+    # The loader is the installed --imdb-load (make bench-pipeline installs it as the image does).
+    record: dict[str, Any] = {"machine": machine(dsn), "commit": git_commit(), "imdb_load": tools.imdb_load}
     slots = int(dag_config.DEFAULTS["IMDB_LOADS_POOL_SLOTS"])
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "IMDB_", "DBT_"))}
     sampler.start()
