@@ -176,9 +176,10 @@ def update_readme(readme: Path, block: str) -> None:
     readme.write_text(head + block + tail)
 
 
-def write_all(out: Path, readme: Path) -> None:
+def write_all(out: Path, readme: Path | None) -> None:
     results = json.loads((out / "results.json").read_text())
     s = Summary(results)
     (out / "results.md").write_text(markdown(s))
     chart.chart(s, out / "chart.png")
-    update_readme(readme, readme_block(s))
+    if readme is not None:
+        update_readme(readme, readme_block(s))
