@@ -6,15 +6,29 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from contextlib import suppress
 from pathlib import Path
+from types import FrameType
 
 from imdb_loader import __version__, datasets
-from imdb_loader.config import DEFAULT_BASE_URL, DEFAULT_REJECT_LIMIT, DEFAULT_SCHEMA, LoadConfig, RejectLimit
-from imdb_loader.errors import ConfigError, ExitCode
-from imdb_loader.load import LoadResult, load_many
+from imdb_loader.config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MIN_ROWS_RATIO,
+    DEFAULT_REJECT_LIMIT,
+    DEFAULT_SCHEMA,
+    DEFAULT_SOURCE_TIMEOUT_S,
+    HttpSettings,
+    LoadConfig,
+    RejectLimit,
+)
+from imdb_loader.connection import CONNECT_DEFAULTS, SHORT_STATEMENT_TIMEOUT
+from imdb_loader.errors import ConfigError, ExitCode, ResultFileError, StoppedError
+from imdb_loader.load import LoadResult
 from imdb_loader.logs import configure
+from imdb_loader.outcome import LoadStatus
+from imdb_loader.runner import LoadRunner
 
 DESCRIPTION = """\
 Load IMDb non-commercial datasets into PostgreSQL.
@@ -25,18 +39,32 @@ build its keys, and swap it in atomically. Bad rows go to <schema>.load_rejects,
 every run is recorded in <schema>.load_runs. Re-running is always safe.
 """
 
-EPILOG = f"""\
-datasets: {", ".join(datasets.NAMES)}, or all
+EPILOG_TEMPLATE = """\
+datasets: {names}, or all
 
 connection: --dsn or IMDB_DSN (a libpq URI such as the `uri` key of the
 CloudNativePG app secret, or a keyword string); without either, libpq's PGHOST,
 PGPORT, PGDATABASE, PGUSER, PGPASSWORD and PGSSLMODE are used.
 
+bounded waits (each a default the DSN overrides by naming the same parameter):
+  connect_timeout={connect_timeout} seconds (or PGCONNECT_TIMEOUT);
+  keepalives after {keepalives_idle}s idle, every {keepalives_interval}s; {keepalives_count} missed drop the connection;
+  tcp_user_timeout={tcp_user_timeout} ms for COPY data the server stops acknowledging;
+  statement_timeout {statement_timeout} for the short statements (check, audit, swap),
+  unless the DSN's options or PGOPTIONS set statement_timeout.
+source: each request gets an answer within --source-timeout, retries included.
+
+shrink guard: a new version is refused (exit 4, the previous table stays live) when
+it has fewer rows than --min-rows-ratio of the live table's, or none at all.
+
 exit codes:
-  0  loaded, or skipped because the source is unchanged
-  2  bad arguments                3  source unavailable or incomplete
-  4  source format changed        5  too many rejected rows
-  6  database error               7  another loader is loading this dataset
+  0  loaded, or skipped because the live table holds this source version
+  2  bad arguments                3  source unavailable, incomplete or corrupt: try again
+  4  source format changed, or the new version shrank (see the shrink guard)
+  5  too many rejected rows       6  database error (or its connection lost)
+  7  another loader is loading this dataset
+  8  the loads ended as logged, but --result-file could not be written
+  130 / 143  stopped by Ctrl-C / SIGTERM before the swap; the previous tables stay live
   1  unexpected error
 
 examples:
@@ -44,6 +72,9 @@ examples:
   imdb-load all --parallel 3 --log-format json
   IMDB_BASE_URL=http://127.0.0.1:8000/ imdb-load name.basics --force
 """
+EPILOG = EPILOG_TEMPLATE.format(
+    names=", ".join(datasets.NAMES), statement_timeout=SHORT_STATEMENT_TIMEOUT, **CONNECT_DEFAULTS
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"fail when more rows are rejected: a count (100) or a fraction (0.01) [env IMDB_REJECT_LIMIT; "
         f"{DEFAULT_REJECT_LIMIT}]",
     )
+    p.add_argument(
+        "--min-rows-ratio",
+        type=float,
+        default=None,
+        metavar="R",
+        help="refuse a new version with fewer rows than R x the live table's "
+        f"(default {DEFAULT_MIN_ROWS_RATIO:g}); 0 accepts any non-empty version",
+    )
+    p.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="swap in a new version however few rows it has, even none (lifts the shrink guard)",
+    )
+    p.add_argument(
+        "--source-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up on a source that has not answered in this long, retries included "
+        f"(default {DEFAULT_SOURCE_TIMEOUT_S:g}); each read waits at most 30s",
+    )
     p.add_argument("--parallel", type=int, default=1, metavar="N", help="datasets to load at once (default 1)")
     p.add_argument(
         "--log-format",
@@ -88,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def summary_line(result: LoadResult) -> str:
-    if result.status == "unchanged":
+    if result.status == LoadStatus.UNCHANGED:
         return f"{result.dataset}: unchanged, skipped ({result.seconds:.2f}s)"
-    if result.status == "loaded":
+    if result.status == LoadStatus.LOADED:
         rate = result.rows / max(result.seconds, 1e-6)
         return (
             f"{result.dataset}: loaded {result.rows:,} rows, {result.rejected:,} rejected, "
@@ -100,11 +152,35 @@ def summary_line(result: LoadResult) -> str:
     return error if error.startswith(result.dataset) else f"{result.dataset}: {error}"
 
 
-def write_result_file(path: Path, results: list[LoadResult]) -> None:
+def overall_status(results: list[LoadResult]) -> LoadStatus:
     statuses = {r.status for r in results}
-    overall = "failed" if "failed" in statuses else ("unchanged" if statuses == {"unchanged"} else "loaded")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"status": overall, "datasets": [r.as_dict() for r in results]}, indent=2) + "\n")
+    if statuses - {LoadStatus.LOADED, LoadStatus.UNCHANGED}:
+        return LoadStatus.FAILED
+    return LoadStatus.UNCHANGED if statuses == {LoadStatus.UNCHANGED} else LoadStatus.LOADED
+
+
+def check_result_file(path: Path) -> None:
+    """Before any load: a result file that cannot be written would only fail after the commit."""
+    if path.is_dir():
+        raise ConfigError(f"result-file: {path} is a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"result-file: cannot create {path.parent}: {exc.strerror}") from None
+    target = path if path.exists() else path.parent
+    if not os.access(target, os.W_OK):
+        raise ConfigError(f"result-file: {target} is not writable")
+
+
+def write_result_file(path: Path, results: list[LoadResult]) -> None:
+    document = {"status": str(overall_status(results)), "datasets": [r.as_dict() for r in results]}
+    try:
+        with path.open("w") as out:
+            out.write(json.dumps(document, indent=2) + "\n")
+    except OSError as exc:
+        raise ResultFileError(
+            f"could not write the result file {path} ({exc.strerror or exc}); the loads ended as logged above"
+        ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,37 +190,72 @@ def main(argv: list[str] | None = None) -> int:
     log = logging.getLogger("imdb_loader.cli")
     try:
         chosen = datasets.resolve(args.datasets)
-        if args.parallel < 1:
-            raise ConfigError(f"parallel: must be at least 1, got {args.parallel}")
-        cfg = LoadConfig.from_env(
-            dsn=args.dsn,
-            base_url=args.base_url,
-            schema=args.schema,
-            force=args.force or None,
-            reject_limit=RejectLimit.parse(args.reject_limit) if args.reject_limit else None,
-        )
+        cfg = config_from(args)
+        if args.result_file is not None:
+            check_result_file(args.result_file)
     except (ConfigError, datasets.UnknownDatasetError) as exc:
         parser.print_usage(sys.stderr)
         print(f"imdb-load: error: {exc}", file=sys.stderr)
         return int(ExitCode.BAD_ARGUMENTS)
+    runner = LoadRunner(chosen, cfg, parallel=args.parallel)
+    stop_on_signals(runner)
     try:
-        results = load_many(chosen, cfg, parallel=args.parallel)
-    except KeyboardInterrupt:
-        print("imdb-load: interrupted; live tables are unchanged", file=sys.stderr)
-        return 130
+        results = runner.run()
     except Exception as exc:  # a bug: still one line for the user, the traceback with -v
         log.debug("unexpected error", exc_info=True)
         print(f"imdb-load: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return int(ExitCode.UNEXPECTED)
     for result in results:
-        (log.error if result.status == "failed" else log.info)(
+        (log.error if result.status not in {LoadStatus.LOADED, LoadStatus.UNCHANGED} else log.info)(
             summary_line(result),
             extra={"dataset": result.dataset, "status": result.status, "rows": result.rows},
         )
     if args.result_file is not None:
-        write_result_file(args.result_file, results)
-    failures = [r for r in results if r.status == "failed"]
+        try:
+            write_result_file(args.result_file, results)
+        except ResultFileError as exc:
+            print(f"imdb-load: error: {exc}", file=sys.stderr)
+            return int(exc.exit_code)
+    return exit_code(runner, results)
+
+
+def config_from(args: argparse.Namespace) -> LoadConfig:
+    if args.parallel < 1:
+        raise ConfigError(f"parallel: must be at least 1, got {args.parallel}")
+    http = HttpSettings(source_timeout=args.source_timeout) if args.source_timeout is not None else None
+    return LoadConfig.from_env(
+        dsn=args.dsn,
+        base_url=args.base_url,
+        schema=args.schema,
+        force=args.force or None,
+        reject_limit=RejectLimit.parse(args.reject_limit) if args.reject_limit else None,
+        min_rows_ratio=args.min_rows_ratio,
+        allow_shrink=args.allow_shrink or None,
+        http=http,
+    )
+
+
+def exit_code(runner: LoadRunner, results: list[LoadResult]) -> int:
+    if runner.stopped is not None:
+        print(f"imdb-load: {runner.stopped}", file=sys.stderr)
+        return int(runner.stopped.exit_code)
+    failures = [r for r in results if r.status not in {LoadStatus.LOADED, LoadStatus.UNCHANGED}]
     return failures[0].exit_code or int(ExitCode.UNEXPECTED) if failures else int(ExitCode.OK)
+
+
+def stop_on_signals(runner: LoadRunner) -> None:
+    """SIGTERM (Kubernetes stopping the pod) and Ctrl-C end every load before its swap; a
+    second signal ends the process at once (the server rolls back what was not committed)."""
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        code = ExitCode.TERMINATED if signum == signal.SIGTERM else ExitCode.INTERRUPTED
+        if runner.stopped is not None:
+            os._exit(int(code))
+        name = signal.Signals(signum).name
+        runner.stop(StoppedError(f"stopped by {name} before the swap; the previous table stays live", code))
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)
 
 
 def run() -> None:

@@ -14,6 +14,10 @@ from imdb_loader.errors import ConfigError
 DEFAULT_BASE_URL = "https://datasets.imdbws.com/"
 DEFAULT_SCHEMA = "imdb_raw"
 DEFAULT_REJECT_LIMIT = "0.01"
+DEFAULT_MIN_ROWS_RATIO = 0.9
+"""A new version with fewer rows than this share of the live table's is refused."""
+DEFAULT_SOURCE_TIMEOUT_S = 120.0
+"""The longest the source may keep us waiting for an answer, retries included."""
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -45,6 +49,15 @@ class RejectLimit:
         assert self.fraction is not None
         return int(self.fraction * rows_read)
 
+    def stops_at_first(self) -> bool:
+        """True when not a single bad row is allowed, whatever the file's size."""
+        return self.count == 0 or self.fraction == 0.0
+
+    def rejects_to_keep(self, beyond: int) -> int | None:
+        """How many rejects are worth storing: the limit plus ``beyond`` (for the error report),
+        or None (all) when the limit is a fraction of a row count not known yet."""
+        return None if self.count is None else self.count + beyond
+
     def __str__(self) -> str:
         return str(self.count) if self.count is not None else f"{self.fraction:g} of rows"
 
@@ -52,7 +65,10 @@ class RejectLimit:
 @dataclass(frozen=True)
 class HttpSettings:
     connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    read_timeout: float = 30.0
+    """The longest one read may wait: for the response headers, or for more of the body."""
+    source_timeout: float = DEFAULT_SOURCE_TIMEOUT_S
+    """The longest one request may take to get an answer, over all its retries and backoff."""
     max_attempts: int = 6
     backoff_base: float = 1.0
     backoff_max: float = 60.0
@@ -63,6 +79,8 @@ class HttpSettings:
         for key in ("connect_timeout", "read_timeout", "backoff_base", "backoff_max"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must not be negative, got {getattr(self, key)}")
+        if not self.source_timeout > 0:
+            raise ConfigError(f"source-timeout: must be a positive number of seconds, got {self.source_timeout}")
         if self.max_attempts < 1:
             raise ConfigError(f"max_attempts must be at least 1, got {self.max_attempts}")
 
@@ -75,6 +93,9 @@ class LoadConfig:
     schema: str = DEFAULT_SCHEMA
     force: bool = False
     reject_limit: RejectLimit = field(default_factory=lambda: RejectLimit.parse(DEFAULT_REJECT_LIMIT))
+    min_rows_ratio: float = DEFAULT_MIN_ROWS_RATIO
+    allow_shrink: bool = False
+    """Swap in any version, however small (the dataset's floor and the ratio are not applied)."""
     http: HttpSettings = field(default_factory=HttpSettings)
     lock_timeout_s: float = 2.0
     swap_attempts: int = 30
@@ -93,6 +114,8 @@ class LoadConfig:
                 parse_dsn(self.dsn)
             except Exception as exc:
                 raise ConfigError("dsn: not a valid libpq connection string or URI") from exc
+        if not 0.0 <= self.min_rows_ratio <= 1.0:
+            raise ConfigError(f"min-rows-ratio: must be between 0 and 1, got {self.min_rows_ratio}")
         if self.swap_attempts < 1:
             raise ConfigError(f"swap_attempts must be at least 1, got {self.swap_attempts}")
 

@@ -56,6 +56,10 @@ class Dataset:
     """Large enough to deserve more CPU and memory in its pod."""
     relations: tuple[tuple[str, str], ...] = field(default=())
     """(raw column, referenced dataset) pairs. IMDb does not enforce these."""
+    min_rows: int = 1
+    """The fewest rows a new version may have to be swapped in (``--allow-shrink`` lifts it).
+    One for every dataset: the synthetic files the dev kit serves go down to a handful of rows,
+    and the shrink guard's ratio against the live table catches the real accidents."""
 
     @property
     def file_name(self) -> str:

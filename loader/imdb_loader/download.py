@@ -83,6 +83,15 @@ class DownloadStats:
     resumes: int = 0
 
 
+def _describe_network_error(exc: BaseException, timeout: tuple[float, float]) -> str:
+    """One line: a read that timed out says how long it waited and for what."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"could not connect within {timeout[0]:.0f}s"
+    if isinstance(exc, requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError):
+        return f"connected, but no answer within {timeout[1]:.0f}s"
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+
+
 def _retry_after(response: requests.Response | None) -> float | None:
     if response is None:
         return None
@@ -119,34 +128,47 @@ class HttpSource:
         return random.uniform(0, ceiling)  # noqa: S311 - jitter, not crypto
 
     def request(self, headers: dict[str, str]) -> requests.Response:
-        """GET with retries. Returns a streaming response with a non-retryable status."""
-        timeout = (self.settings.connect_timeout, self.settings.read_timeout)
+        """GET with retries, all within ``source_timeout``. Returns a streaming response with a
+        non-retryable status."""
+        settings = self.settings
+        deadline = time.monotonic() + settings.source_timeout
         last_problem = ""
-        for attempt in range(1, self.settings.max_attempts + 1):
+        attempt = 0
+        while attempt < settings.max_attempts:
+            attempt += 1
             self.stats.attempts += 1
+            left = deadline - time.monotonic()
+            timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
             response: requests.Response | None = None
             try:
                 response = self.session.get(self.url, headers=headers, stream=True, timeout=timeout)
             except _NETWORK_ERRORS as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
+                last_problem = _describe_network_error(exc, timeout)
             else:
                 if response.status_code not in RETRYABLE_STATUS:
                     return response
                 last_problem = f"HTTP {response.status_code} {response.reason}"
                 response.close()
-            if attempt == self.settings.max_attempts:
+            left = deadline - time.monotonic()
+            if attempt == settings.max_attempts or left <= 0:
                 break
-            delay = self._backoff(attempt, response)
+            delay = min(self._backoff(attempt, response), left)
             log.warning(
-                "%s: %s; retrying in %.1fs (attempt %d of %d)",
+                "%s: %s; retrying in %.1fs (attempt %d of %d; giving up in %.0fs, the source timeout)",
                 self.url,
                 last_problem,
                 delay,
                 attempt + 1,
-                self.settings.max_attempts,
+                settings.max_attempts,
+                left,
             )
             self.sleep(delay)
-        raise SourceUnavailableError(f"{self.url}: gave up after {self.settings.max_attempts} attempts: {last_problem}")
+        if deadline - time.monotonic() <= 0:
+            raise SourceUnavailableError(
+                f"{self.url}: no usable answer within the source timeout of {settings.source_timeout:g}s "
+                f"({attempt} attempts; last: {last_problem})"
+            )
+        raise SourceUnavailableError(f"{self.url}: gave up after {attempt} attempts: {last_problem}")
 
     def open(self, previous: SourceVersion | None, force: bool) -> tuple[SourceVersion, requests.Response | None]:
         """(version, response); response is None when the source is unchanged."""
@@ -221,19 +243,20 @@ class HttpSource:
         if response.status_code == 206 and content_range.startswith(f"bytes {offset}-"):
             return response
         response.close()
-        raise SourceChangedError(
-            f"{self.url}: could not resume at byte {offset} (HTTP {response.status_code}); restarting cleanly"
-        )
+        raise SourceChangedError(f"{self.url}: could not resume at byte {offset} (HTTP {response.status_code})")
 
 
 def gunzip(chunks: Iterator[bytes], url: str, out_size: int = 1 << 18) -> Iterator[bytes]:
     """Decompress a gzip stream (several members allowed) in pieces of at most ``out_size``.
 
-    Raises SourceFormatError when the stream is not gzip or ends before its trailer.
+    Raises SourceFormatError when the stream is not gzip at all, and SourceUnavailableError
+    when it breaks later (a bad checksum, a corrupt block, no trailer): that is a damaged
+    transfer, which a new download can cure.
     """
     decomp = isal_zlib.decompressobj(wbits=31)
     member_started = False
     seen_any = False
+    produced = False
     for chunk in chunks:
         data = chunk
         while data:
@@ -241,8 +264,13 @@ def gunzip(chunks: Iterator[bytes], url: str, out_size: int = 1 << 18) -> Iterat
             try:
                 out = decomp.decompress(data, out_size)
             except _GZIP_ERROR as exc:
+                if produced:
+                    raise SourceUnavailableError(
+                        f"{url}: the download is corrupt ({exc}); a new download should cure it"
+                    ) from exc
                 raise SourceFormatError(f"{url}: not a valid gzip stream ({exc})") from exc
             if out:
+                produced = True
                 yield out
             data = decomp.unconsumed_tail
             if decomp.eof:

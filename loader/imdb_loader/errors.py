@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
+from imdb_loader.outcome import ExitCode
 
-
-class ExitCode(IntEnum):
-    OK = 0
-    UNEXPECTED = 1
-    BAD_ARGUMENTS = 2
-    SOURCE_UNAVAILABLE = 3
-    SOURCE_FORMAT_CHANGED = 4
-    TOO_MANY_REJECTS = 5
-    DATABASE_ERROR = 6
-    BUSY = 7
+__all__ = [
+    "BadRowsFound",
+    "BusyError",
+    "ConfigError",
+    "DatabaseError",
+    "ExitCode",
+    "LoaderError",
+    "LostLockError",
+    "ResultFileError",
+    "SourceChangedError",
+    "SourceFormatError",
+    "SourceShrankError",
+    "SourceUnavailableError",
+    "StoppedError",
+    "TooManyRejectsError",
+]
 
 
 class LoaderError(Exception):
@@ -42,6 +48,10 @@ class SourceFormatError(LoaderError):
     exit_code = ExitCode.SOURCE_FORMAT_CHANGED
 
 
+class SourceShrankError(SourceFormatError):
+    """The new version holds far fewer rows than the live table: refused, not swapped in."""
+
+
 class TooManyRejectsError(LoaderError):
     exit_code = ExitCode.TOO_MANY_REJECTS
 
@@ -50,10 +60,26 @@ class DatabaseError(LoaderError):
     exit_code = ExitCode.DATABASE_ERROR
 
 
+class LostLockError(DatabaseError):
+    """The connection holding the dataset's advisory lock died: stop before a second loader starts."""
+
+
 class BusyError(LoaderError):
     """Another loader holds this dataset's advisory lock."""
 
     exit_code = ExitCode.BUSY
+
+
+class StoppedError(LoaderError):
+    """SIGTERM or Ctrl-C arrived before the swap."""
+
+    def __init__(self, message: str, exit_code: ExitCode) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ResultFileError(LoaderError):
+    exit_code = ExitCode.RESULT_NOT_WRITTEN
 
 
 class BadRowsFound(Exception):  # noqa: N818 - a signal, not a failure

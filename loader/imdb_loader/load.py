@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -26,10 +27,13 @@ import psycopg2
 import psycopg2.errors
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
+from psycopg2.extensions import cursor as Cursor
+from requests import Response
 
 from imdb_loader import ddl
-from imdb_loader.audit import Audit, ensure_schema
-from imdb_loader.config import LoadConfig, describe_dsn
+from imdb_loader.audit import Audit, LiveTable, ensure_schema
+from imdb_loader.config import LoadConfig
+from imdb_loader.connection import capture_server_errors, connect, lost_connection_reason, take_server_error
 from imdb_loader.datasets import Dataset
 from imdb_loader.download import HttpSource, SourceVersion, gunzip
 from imdb_loader.errors import (
@@ -37,11 +41,14 @@ from imdb_loader.errors import (
     BusyError,
     DatabaseError,
     LoaderError,
+    LostLockError,
     SourceChangedError,
+    SourceShrankError,
     TooManyRejectsError,
 )
 from imdb_loader.keys import add_keys
 from imdb_loader.logs import DatasetLog
+from imdb_loader.outcome import LoadStatus
 from imdb_loader.progress import Progress, human_rate
 from imdb_loader.rows import careful_rows, check_header, typed_insert_sql
 from imdb_loader.stream import PipeReader
@@ -49,7 +56,18 @@ from imdb_loader.swap import swap_in
 
 COPY_READ_SIZE = 1 << 18
 MAX_SOURCE_RESTARTS = 2
+MAX_HEADER_BYTES = 1 << 16
+"""A header line is a few dozen bytes; a file with no line end in its first 64 KiB is not TSV."""
+LOCK_CHECK_EVERY_S = 2.0
+"""How often the connection that holds the dataset's lock is checked while the load runs."""
 KEPT_REJECTS_BEYOND_LIMIT = 100
+REFUSED_ROW = (
+    psycopg2.DataError,
+    psycopg2.errors.BadCopyFileFormat,
+    psycopg2.errors.CheckViolation,
+    psycopg2.errors.NotNullViolation,
+)
+"""What COPY raises for a row it cannot take: the careful path finds and rejects it."""
 PHASE_DONE = {
     "copy": "downloaded and copied into a fresh table",
     "index": "built the primary key and indexes",
@@ -61,7 +79,7 @@ PHASE_DONE = {
 @dataclass
 class LoadResult:
     dataset: str
-    status: str  # loaded | unchanged | failed
+    status: LoadStatus
     run_id: str
     rows: int = 0
     rejected: int = 0
@@ -74,7 +92,7 @@ class LoadResult:
     def as_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
-            "status": self.status,
+            "status": str(self.status),
             "run_id": self.run_id,
             "rows": self.rows,
             "rejected": self.rejected,
@@ -93,22 +111,12 @@ def advisory_key(schema: str, ds: Dataset) -> str:
     return f"imdb-load:{schema}.{ds.table}"
 
 
-def connect(dsn: str, autocommit: bool) -> Connection:
-    conn = psycopg2.connect(
-        dsn,
-        application_name="imdb-load",
-        keepalives=1,
-        keepalives_idle=30,
-        keepalives_interval=10,
-        keepalives_count=3,
-    )
-    conn.set_client_encoding("UTF8")
-    conn.autocommit = autocommit
-    return conn
-
-
 class DatasetLoad:
-    """One run of one dataset. Use ``run()``; it never raises for expected failures."""
+    """One run of one dataset. Use ``run()``; it never raises for expected failures.
+
+    ``stop()`` may be called from another thread (a signal handler, the lock watch): the
+    load then ends before the swap, as failed, with that reason.
+    """
 
     def __init__(self, ds: Dataset, cfg: LoadConfig, source: HttpSource | None = None) -> None:
         self.ds = ds
@@ -119,15 +127,21 @@ class DatasetLoad:
         self.log = DatasetLog(logging.getLogger("imdb_loader.load"), {"dataset": ds.name, "run_id": self.run_id})
         self.phases: dict[str, float] = {}
         self.version: SourceVersion | None = None
+        self.live: LiveTable | None = None
+        self.rows_read: int | None = None
         self.rejected = 0
         self.fresh = f"_load_{ds.table}_{self.run_id.replace('-', '_').lower()}"[:63]
         self._audit_conn: Connection | None = None
         self._work: Connection | None = None
+        self._stopped: LoaderError | None = None
+        self._swapped = False
+        self._done = threading.Event()
 
     # -- plumbing ---------------------------------------------------------------------------
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        self._raise_if_stopped()
         started = time.monotonic()
         self.log.debug("%s: started", name, extra={"phase": name})
         try:
@@ -148,6 +162,20 @@ class DatasetLoad:
         assert self._work is not None
         return self._work
 
+    def stop(self, error: LoaderError) -> None:
+        """End the load before its swap (thread-safe). A swap already under way completes."""
+        if self._stopped is not None or self._done.is_set():
+            return
+        self._stopped = error
+        work = self._work
+        if work is not None and not work.closed and not self._swapped:
+            with suppress(psycopg2.Error):
+                work.cancel()  # the running COPY or index build ends with QueryCanceled
+
+    def _raise_if_stopped(self) -> None:
+        if self._stopped is not None:
+            raise self._stopped
+
     def _lock(self) -> None:
         with self.audit.conn.cursor() as cur:
             key = advisory_key(self.cfg.schema, self.ds)
@@ -163,7 +191,28 @@ class DatasetLoad:
             )
             holder = cur.fetchone()
         who = f" (backend pid {holder[0]}, since {holder[2]:%H:%M:%S})" if holder else ""
-        raise BusyError(f"{self.ds.name}: another imdb-load is loading this dataset{who}; not starting a second one")
+        error = BusyError(f"{self.ds.name}: another imdb-load is loading this dataset{who}; not starting a second one")
+        self.audit.record_busy(self.run_id, self.ds.name, self.url, str(error))
+        raise error
+
+    def _watch_lock(self) -> None:
+        """Check the lock's connection every few seconds; if it died, stop the load: without
+        the lock a second loader may already be copying the same dataset."""
+        conn = self._audit_conn
+        assert conn is not None
+        while not self._done.wait(LOCK_CHECK_EVERY_S):
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+            except psycopg2.Error as exc:
+                self.stop(
+                    LostLockError(
+                        f"{self.ds.name}: lost the database connection that holds this dataset's lock "
+                        f"({one_line(exc)}); stopped the load so that no two loaders copy it at once; "
+                        "the previous table stays live"
+                    )
+                )
+                return
 
     def _drop_leftovers(self) -> None:
         with self.audit.conn.cursor() as cur:
@@ -179,23 +228,29 @@ class DatasetLoad:
 
     def run(self) -> LoadResult:
         started = time.monotonic()
-        result = LoadResult(self.ds.name, "failed", self.run_id)
+        result = LoadResult(self.ds.name, LoadStatus.FAILED, self.run_id)
+        capture_server_errors()
+        take_server_error()  # a message left by an earlier load on this thread is not ours
         try:
-            self._audit_conn = connect(self.cfg.dsn, autocommit=False)
+            self._audit_conn = connect(self.cfg.dsn, autocommit=False, short_statements=True)
             ensure_schema(self._audit_conn, self.cfg.schema)
             self._audit_conn.autocommit = True
             self._lock()
+            threading.Thread(target=self._watch_lock, daemon=True, name=f"lock-{self.ds.table}").start()
             if self.audit.abandon_stale(self.ds.name):
                 self.log.warning("marked an earlier unfinished run as abandoned")
             self._drop_leftovers()
             self.audit.start(self.run_id, self.ds.name, self.url)
             result = self._run_started(result)
+        except BusyError as exc:
+            result.status, result.error, result.exit_code = LoadStatus.BUSY, str(exc), int(exc.exit_code)
         except LoaderError as exc:
             result.error, result.exit_code = str(exc), int(exc.exit_code)
         except psycopg2.Error as exc:
-            err = DatabaseError(f"{self.ds.name}: database error: {one_line(exc)}")
+            err = self._stopped or DatabaseError(f"{self.ds.name}: database error: {one_line(exc)}")
             result.error, result.exit_code = str(err), int(err.exit_code)
         finally:
+            self._done.set()
             result.seconds = time.monotonic() - started
             result.phases = dict(self.phases)
             result.compressed_bytes = self.source.stats.compressed_bytes
@@ -206,30 +261,57 @@ class DatasetLoad:
         try:
             rows = self._check_and_load()
         except BaseException as exc:
-            message = str(exc) if isinstance(exc, LoaderError) else f"{type(exc).__name__}: {one_line(exc)}"
-            if isinstance(exc, psycopg2.Error):
-                message = f"{self.ds.name}: database error: {one_line(exc)}"
-            self._finish_audit("failed", None, message)
-            raise
-        status = "unchanged" if rows is None else "loaded"
+            error = self._explain(exc)
+            self._finish_audit(LoadStatus.FAILED, None, str(error) or f"stopped by {type(error).__name__}")
+            if error is exc:
+                raise
+            raise error from exc
+        status = LoadStatus.UNCHANGED if rows is None else LoadStatus.LOADED
         self._finish_audit(status, rows)
         result.status, result.rows, result.rejected = status, rows or 0, self.rejected
         return result
 
-    def _finish_audit(self, status: str, rows: int | None, error: str | None = None) -> None:
-        try:
-            self.audit.finish(
-                self.run_id,
-                status=status,
-                version=self.version,
-                bytes_downloaded=self.source.stats.compressed_bytes,
-                rows_loaded=rows,
-                rows_rejected=self.rejected,
-                phase_seconds=self.phases,
-                error=error,
-            )
-        except psycopg2.Error as exc:
-            self.log.error("could not record the run's outcome in load_runs: %s", one_line(exc))
+    def _explain(self, exc: BaseException) -> BaseException:
+        """The one error a user should see for ``exc``: a stop's reason wins over its symptom."""
+        if self._stopped is not None:
+            return self._stopped
+        if isinstance(exc, LoaderError | KeyboardInterrupt):
+            return exc
+        if isinstance(exc, psycopg2.Error | SystemError):
+            server_said = take_server_error()
+            reason = lost_connection_reason(server_said or exc) if server_said else lost_connection_reason(exc)
+            if reason is not None:
+                during = next(reversed(self.phases), "the load") if self.phases else "the load"
+                return DatabaseError(
+                    f"{self.ds.name}: lost the connection to the database during {during}: {reason}; "
+                    "the previous table stays live"
+                )
+            if isinstance(exc, psycopg2.Error):
+                return DatabaseError(f"{self.ds.name}: database error: {one_line(exc)}")
+        return exc
+
+    def _finish_audit(self, status: LoadStatus, rows: int | None, error: str | None = None) -> None:
+        for attempt in (1, 2):
+            try:
+                if attempt == 2:  # the audit connection died with the lock: record the end on a new one
+                    self._audit_conn = connect(self.cfg.dsn, autocommit=True, short_statements=True)
+                self.audit.finish(
+                    self.run_id,
+                    status=status,
+                    version=self.version,
+                    bytes_downloaded=self.source.stats.compressed_bytes,
+                    rows_loaded=rows,
+                    rows_read=self.rows_read,
+                    previous_rows=self.live.rows if self.live else None,
+                    rows_rejected=self.rejected,
+                    phase_seconds=self.phases,
+                    error=error,
+                )
+                return
+            except psycopg2.Error as exc:
+                if attempt == 2 or (self._audit_conn is not None and not self._audit_conn.closed):
+                    self.log.error("could not record the run's outcome in load_runs: %s", one_line(exc))
+                    return
 
     def _close(self) -> None:
         for conn in (self._work, self._audit_conn):
@@ -238,18 +320,20 @@ class DatasetLoad:
                     conn.close()
 
     def _check_and_load(self) -> int | None:
-        """Rows now live, or None when the source is unchanged."""
+        """Rows now live, or None when the live table already holds this source version."""
         with self.phase("check"):
-            previous = self.audit.last_loaded_version(self.ds.name, self.url)
+            self.live = self.audit.live_table(self.ds.name, self.ds.table)
+            previous = self.live.version if self.live is not None and self.live.url == self.url else None
             self.version, response = self.source.open(previous, self.cfg.force)
         if response is None:
             self.log.info(
-                "unchanged since the last load (%s); skipped",
+                "unchanged: the live table holds this version (%s); skipped",
                 self.version.describe(),
-                extra={"phase": "check", "status": "unchanged"},
+                extra={"phase": "check", "status": LoadStatus.UNCHANGED},
             )
             return None
         self.log.info("new version at %s (%s)", self.url, self.version.describe(), extra={"phase": "check"})
+        self._raise_if_stopped()
         self._work = connect(self.cfg.dsn, autocommit=False)
         for restart in range(MAX_SOURCE_RESTARTS + 1):
             try:
@@ -257,30 +341,38 @@ class DatasetLoad:
             except SourceChangedError as exc:
                 self.work.rollback()
                 if restart == MAX_SOURCE_RESTARTS:
-                    raise
-                self.log.warning("%s", exc)
-                self.version, response = self.source.open(None, force=True)
+                    raise SourceChangedError(f"{exc}; gave up after {MAX_SOURCE_RESTARTS} restarts") from None
+                self.log.warning(
+                    "%s; restarting from the first byte (restart %d of %d)", exc, restart + 1, MAX_SOURCE_RESTARTS
+                )
+                self.version, reopened = self.source.open(None, force=True)
+                assert reopened is not None, "a forced open always returns the body"
+                response = reopened
         raise AssertionError("unreachable")
 
-    def _load_version(self, response: Any) -> int:
+    def _load_version(self, response: Response) -> int:
         assert self.version is not None
         try:
             streamed = self._fast_copy(response)
+            loaded = self._build_keys(streamed, fast=True)
         except BadRowsFound as bad:
             self.work.rollback()
-            if self.cfg.reject_limit.allowed(10**12) == 0:
+            if self.cfg.reject_limit.stops_at_first():
                 raise TooManyRejectsError(
                     f"{self.ds.name}: {bad.reason}; the reject limit is 0, so the load stops here "
                     "and the previous table stays live"
                 ) from None
             self.log.warning("%s; reading the file again with row checks", bad.reason, extra={"phase": "copy"})
+            self._forget_rejects()
             streamed = self._careful_copy(self.source.reopen_same(self.version))
-        loaded = self._build_keys(streamed)
+            loaded = self._build_keys(streamed, fast=False)
+        self.rows_read = streamed
         self._check_rejects(streamed)
-        with self.phase("analyze"):
-            self.work.cursor().execute(sql.SQL("ANALYZE {}").format(ddl.qualified(self.cfg.schema, self.fresh)))
+        self._guard_shrink(loaded)
+        with self.phase("analyze"), self.work.cursor() as cur:
+            cur.execute(sql.SQL("ANALYZE {}").format(ddl.qualified(self.cfg.schema, self.fresh)))
         with self.phase("swap"):
-            swap_in(self.work, self.ds, self.cfg, self.fresh, self.log)
+            self._swap(loaded)
         self.log.info(
             "swapped in %s rows (%s rejected); download+copy %.1fs at %srows/s, keys %.1fs",
             f"{loaded:,}",
@@ -288,13 +380,56 @@ class DatasetLoad:
             self.phases.get("copy", 0.0),
             human_rate(loaded / max(self.phases.get("copy", 0.0), 1e-6)),
             self.phases.get("index", 0.0),
-            extra={"phase": "done", "rows": loaded, "status": "loaded"},
+            extra={"phase": "done", "rows": loaded, "status": LoadStatus.LOADED},
         )
         return loaded
 
+    def _swap(self, loaded: int) -> None:
+        def mark_loaded(cur: Cursor) -> None:
+            # In the swap's own transaction: the newest 'loaded' row is always the live table's.
+            self._raise_if_stopped()
+            Audit(self.work, self.cfg.schema).finish(
+                self.run_id,
+                status=LoadStatus.LOADED,
+                version=self.version,
+                bytes_downloaded=self.source.stats.compressed_bytes,
+                rows_loaded=loaded,
+                rows_read=self.rows_read,
+                previous_rows=self.live.rows if self.live else None,
+                rows_rejected=self.rejected,
+                phase_seconds=self.phases,
+            )
+            self._swapped = True
+
+        swap_in(self.work, self.ds, self.cfg, self.fresh, self.log, before_commit=mark_loaded)
+
+    def _guard_shrink(self, loaded: int) -> None:
+        """Refuse a version far smaller than what is live: an upstream accident, not a change."""
+        if self.cfg.allow_shrink:
+            return
+        hint = "the previous table stays live; if the data really shrank, pass --min-rows-ratio or --allow-shrink"
+        if loaded < self.ds.min_rows:
+            raise SourceShrankError(
+                f"{self.ds.name}: the new version has {loaded:,} rows, under this dataset's floor of "
+                f"{self.ds.min_rows:,}; not swapping it in; {hint}"
+            )
+        live_rows = self.live.rows if self.live is not None else None
+        if live_rows and loaded < self.cfg.min_rows_ratio * live_rows:
+            raise SourceShrankError(
+                f"{self.ds.name}: the new version has {loaded:,} rows where the live table has {live_rows:,} "
+                f"({loaded / live_rows:.1%}, under the minimum of {self.cfg.min_rows_ratio:.0%}); "
+                f"not swapping it in; {hint}"
+            )
+
+    def _forget_rejects(self) -> None:
+        """The careful path records every reject again, the fast path's included."""
+        if self.rejected:
+            self.audit.delete_rejects(self.run_id)
+            self.rejected = 0
+
     # -- copy paths ---------------------------------------------------------------------------
 
-    def _reader(self, response: Any, *, refuse_quote_byte: bool) -> PipeReader:
+    def _reader(self, response: Response, *, refuse_quote_byte: bool) -> PipeReader:
         """The body as lines, header checked. The fast path refuses the COPY quote byte,
         which CSV mode would silently strip; the careful path quotes it instead."""
         assert self.version is not None
@@ -315,7 +450,7 @@ class DatasetLoad:
 
         reader.on_chunk = on_chunk
         try:
-            check_header(self.ds, reader.readline(), self.url)
+            check_header(self.ds, reader.readline(limit=MAX_HEADER_BYTES), self.url)
         except BaseException:
             reader.close()
             raise
@@ -330,7 +465,7 @@ class DatasetLoad:
         with self.work.cursor() as cur:
             cur.execute(sql.SQL("; ").join(statements))
 
-    def _fast_copy(self, response: Any) -> int:
+    def _fast_copy(self, response: Response) -> int:
         with self.phase("copy"):
             reader = self._reader(response, refuse_quote_byte=True)
             try:
@@ -341,19 +476,19 @@ class DatasetLoad:
             except psycopg2.Error as exc:
                 if reader.failure is not None:
                     raise reader.failure from None
-                if isinstance(exc, psycopg2.DataError | psycopg2.errors.BadCopyFileFormat):
+                if isinstance(exc, REFUSED_ROW):
                     raise BadRowsFound(f"PostgreSQL refused a row ({copy_error_where(exc)})") from exc
                 raise
             finally:
                 reader.close()
             return reader.lines - 1
 
-    def _careful_copy(self, response: Any) -> int:
+    def _careful_copy(self, response: Response) -> int:
         """Lines read (excluding the header); rejects recorded; good rows in the fresh table."""
         with self.phase("copy"):
             reader = self._reader(response, refuse_quote_byte=False)
             staging = f"_stage_{self.ds.table}"
-            kept_limit = self.cfg.reject_limit.allowed(10**12) + KEPT_REJECTS_BEYOND_LIMIT
+            kept_limit = self.cfg.reject_limit.rejects_to_keep(KEPT_REJECTS_BEYOND_LIMIT)
             try:
                 self._create_fresh()
                 with self.work.cursor() as cur:
@@ -375,13 +510,13 @@ class DatasetLoad:
                 reader.close()
             return reader.lines - 1
 
-    def _record_rejects(self, rows: list[tuple[int, str, bytes]], count: int, kept_limit: int) -> None:
+    def _record_rejects(self, rows: list[tuple[int, str, bytes]], count: int, kept_limit: int | None) -> None:
         """Keep every reject of a load that passes, and the first limit+100 of one that fails."""
-        room = max(kept_limit - self.rejected, 0)
+        room = len(rows) if kept_limit is None else max(kept_limit - self.rejected, 0)
         self.audit.add_rejects(self.run_id, self.ds.name, rows[:room])
         self.rejected += count
 
-    def _typed_insert(self, cur: Any, staging: str, keep: int) -> tuple[list[tuple[int, str, bytes]], int]:
+    def _typed_insert(self, cur: Cursor, staging: str, keep: int | None) -> tuple[list[tuple[int, str, bytes]], int]:
         """Move valid, first-seen rows into the fresh table; return (first rejects, reject count)."""
         statements = typed_insert_sql(self.ds, self.cfg.schema, self.fresh, staging)
         for stmt in statements.prepare:
@@ -390,14 +525,19 @@ class DatasetLoad:
         cur.execute(statements.rejects, {"keep": keep})
         rows = [(int(line), reason, raw.encode()) for line, reason, raw in cur.fetchall()]
         cur.execute(statements.count_rejects)
-        (count,) = cur.fetchone()
-        return rows, int(count)
+        counted = cur.fetchone()
+        return rows, int(counted[0]) if counted else 0
 
     # -- keys, checks -------------------------------------------------------------------------
 
-    def _build_keys(self, streamed: int) -> int:
+    def _build_keys(self, streamed: int, *, fast: bool) -> int:
         with self.phase("index"):
-            removed = add_keys(self.work, self.ds, self.cfg, self.fresh, self.run_id, self.audit, self.log)
+            try:
+                removed = add_keys(self.work, self.ds, self.cfg, self.fresh, self.run_id, self.audit, self.log)
+            except psycopg2.errors.ProgramLimitExceeded as exc:
+                if not fast:  # the careful path has already rejected every value too long to index
+                    raise
+                raise BadRowsFound(f"a value is too long for an index entry ({one_line(exc)})") from exc
             self.rejected += removed
             with self.work.cursor() as cur:
                 cur.execute(sql.SQL("SELECT count(*) FROM {}").format(ddl.qualified(self.cfg.schema, self.fresh)))
@@ -444,20 +584,3 @@ def copy_error_where(exc: psycopg2.Error) -> str:
 
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
-
-
-def load_many(datasets: list[Dataset], cfg: LoadConfig, parallel: int = 1) -> list[LoadResult]:
-    """Load datasets, ``parallel`` at a time; results in registry order."""
-    log = logging.getLogger("imdb_loader.load")
-    log.info(
-        "loading %s into %s (schema %s)",
-        ", ".join(d.name for d in datasets),
-        describe_dsn(cfg.dsn),
-        cfg.schema,
-    )
-    if parallel <= 1 or len(datasets) == 1:
-        return [DatasetLoad(ds, cfg).run() for ds in datasets]
-    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only `--parallel` pays for it
-
-    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="imdb-load") as pool:
-        return list(pool.map(lambda ds: DatasetLoad(ds, cfg).run(), datasets))

@@ -93,9 +93,11 @@ class PipeReader:
             out, self._buffer = self._buffer[:size], self._buffer[size:]
         return out
 
-    def readline(self) -> bytes:
+    def readline(self, limit: int | None = None) -> bytes:
+        """The next line with its newline; at most ``limit`` bytes of it (then without one)."""
         parts: list[bytes] = []
-        while True:
+        size = 0
+        while limit is None or size < limit:
             if not self._buffer:
                 self._buffer = self._next_chunk()
                 if not self._buffer:
@@ -106,8 +108,12 @@ class PipeReader:
                 self._buffer = self._buffer[idx + 1 :]
                 break
             parts.append(self._buffer)
+            size += len(self._buffer)
             self._buffer = b""
-        return b"".join(parts)
+        line = b"".join(parts)
+        if limit is not None and len(line) > limit:
+            line, self._buffer = line[:limit], line[limit:] + self._buffer
+        return line
 
     def __iter__(self) -> Iterator[bytes]:
         while True:

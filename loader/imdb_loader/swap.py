@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 import psycopg2.errors
 from psycopg2 import sql
@@ -18,6 +19,7 @@ from psycopg2.extensions import connection as Connection
 
 from imdb_loader import ddl
 from imdb_loader.config import LoadConfig
+from imdb_loader.connection import SHORT_STATEMENT_TIMEOUT, sets_statement_timeout
 from imdb_loader.datasets import Dataset
 from imdb_loader.errors import DatabaseError
 from imdb_loader.logs import DatasetLog
@@ -79,10 +81,20 @@ def _rename_indexes(cur: psycopg2.extensions.cursor, ds: Dataset, schema: str, f
         )
 
 
-def swap_in(conn: Connection, ds: Dataset, cfg: LoadConfig, fresh: str, log: DatasetLog) -> None:
-    """Swap and commit. Raises DatabaseError when readers hold the table for too long."""
+def swap_in(  # noqa: PLR0917 - one call site
+    conn: Connection,
+    ds: Dataset,
+    cfg: LoadConfig,
+    fresh: str,
+    log: DatasetLog,
+    before_commit: Callable[[psycopg2.extensions.cursor], None] | None = None,
+) -> None:
+    """Swap and commit. ``before_commit`` runs in the same transaction (the audit's 'loaded').
+    Raises DatabaseError when readers hold the table for too long."""
     waited = 0.0
     with conn.cursor() as cur:
+        if not sets_statement_timeout(cfg.dsn):
+            cur.execute("SET LOCAL statement_timeout = %s", (SHORT_STATEMENT_TIMEOUT,))
         for attempt in range(1, cfg.swap_attempts + 1):
             cur.execute("SAVEPOINT swap")
             cur.execute("SET LOCAL lock_timeout = %s", (f"{int(cfg.lock_timeout_s * 1000)}ms",))
@@ -106,6 +118,8 @@ def swap_in(conn: Connection, ds: Dataset, cfg: LoadConfig, fresh: str, log: Dat
                 waited += pause
                 continue
             cur.execute("RELEASE SAVEPOINT swap")
+            if before_commit is not None:
+                before_commit(cur)
             conn.commit()
             return
     conn.rollback()

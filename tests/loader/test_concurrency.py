@@ -80,9 +80,13 @@ def test_lost_database_connection_mid_copy(loaded_once, fresh_db: str) -> None:
     query(fresh_db, "SELECT pg_terminate_backend(%s)", (pid,))
     _, err = loader.communicate(timeout=60)
     assert loader.returncode == ExitCode.DATABASE_ERROR, err
-    assert "database error" in err.splitlines()[-1]
+    expected = "lost the connection to the database during copy: terminating connection due to administrator command"
+    assert expected in err.splitlines()[-1]
+    assert "Traceback" not in err and "SystemError" not in err and "invalid socket" not in err, err
     assert query(fresh_db, "SELECT count(*) FROM imdb_raw.name_basics") == [(rows,)]
     assert leftovers(fresh_db) == []
+    (status, error), *_ = query(fresh_db, "SELECT status, error FROM imdb_raw.load_runs ORDER BY started_at DESC")
+    assert status == "failed" and expected in error
 
 
 def test_a_second_loader_of_the_same_dataset_exits_busy(loaded_once, fresh_db: str) -> None:
