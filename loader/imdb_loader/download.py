@@ -32,6 +32,7 @@ from imdb_loader.errors import SourceChangedError, SourceFormatError, SourceUnav
 log = logging.getLogger("imdb_loader.download")
 
 # isal's stubs declare its error as an instance; at run time it is the exception class.
+GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment]
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _NETWORK_ERRORS = (
@@ -256,21 +257,22 @@ def gunzip(chunks: Iterator[bytes], url: str, out_size: int = 1 << 18) -> Iterat
     decomp = isal_zlib.decompressobj(wbits=31)
     member_started = False
     seen_any = False
-    produced = False
+    is_gzip = False
     for chunk in chunks:
         data = chunk
+        if not seen_any:
+            is_gzip = data.startswith(GZIP_MAGIC)
         while data:
             seen_any = member_started = True
             try:
                 out = decomp.decompress(data, out_size)
             except _GZIP_ERROR as exc:
-                if produced:
+                if is_gzip:
                     raise SourceUnavailableError(
                         f"{url}: the download is corrupt ({exc}); a new download should cure it"
                     ) from exc
                 raise SourceFormatError(f"{url}: not a valid gzip stream ({exc})") from exc
             if out:
-                produced = True
                 yield out
             data = decomp.unconsumed_tail
             if decomp.eof:

@@ -134,6 +134,7 @@ class DatasetLoad:
         self._audit_conn: Connection | None = None
         self._work: Connection | None = None
         self._stopped: LoaderError | None = None
+        self._reader_now: PipeReader | None = None
         self._swapped = False
         self._done = threading.Event()
 
@@ -167,6 +168,9 @@ class DatasetLoad:
         if self._stopped is not None or self._done.is_set():
             return
         self._stopped = error
+        reader = self._reader_now
+        if reader is not None:
+            reader.abort(error)  # a COPY waiting for the source would not see the cancel until EOF
         work = self._work
         if work is not None and not work.closed and not self._swapped:
             with suppress(psycopg2.Error):
@@ -449,6 +453,7 @@ class DatasetLoad:
             progress.tick(reader.newlines, reader.bytes_read)
 
         reader.on_chunk = on_chunk
+        self._reader_now = reader
         try:
             check_header(self.ds, reader.readline(limit=MAX_HEADER_BYTES), self.url)
         except BaseException:

@@ -15,12 +15,12 @@ from psycopg2 import sql
 
 from imdb_loader import ddl
 from imdb_loader.datasets import NULL_MARKER, Dataset
+from imdb_loader.download import GZIP_MAGIC
 from imdb_loader.errors import SourceFormatError
 
 _QUOTE = ddl.COPY_QUOTE.encode()
 
 
-GZIP_MAGIC = b"\x1f\x8b"
 _NAMED_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
 SHOWN_HEADER_CHARS = 300
 
@@ -164,7 +164,10 @@ def _reason_exprs(ds: Dataset) -> list[sql.Composed]:
             )
         if col.name in indexed:
             exprs.append(
-                sql.SQL("CASE WHEN octet_length({c}) > {limit} THEN format({msg}, octet_length({c})) END").format(
+                sql.SQL(
+                    "CASE WHEN octet_length({c}) > {limit} "
+                    "THEN format({msg}, to_char(octet_length({c}), 'FM999,999,999')) END"
+                ).format(
                     c=ident,
                     limit=sql.Literal(MAX_INDEXED_BYTES),
                     msg=sql.Literal(

@@ -31,6 +31,7 @@ class PipeReader:
         self.newlines = 0
         self.ends_with_newline = True
         self.failure: BaseException | None = None
+        self._abort: BaseException | None = None
         self.on_chunk: Callable[[bytes], None] | None = None
         self._thread = threading.Thread(target=self._run, args=(produce,), daemon=True, name="imdb-download")
         self._thread.start()
@@ -69,7 +70,15 @@ class PipeReader:
     def _take_chunk(self) -> bytes:
         if self._eof:
             return b""
-        item = self._queue.get()
+        if self._abort is not None:
+            raise self._abort
+        while True:
+            try:
+                item = self._queue.get(timeout=0.2)
+                break
+            except queue.Empty:
+                if self._abort is not None:
+                    raise self._abort from None
         if item is _END:
             self._eof = True
             return b""
@@ -126,6 +135,11 @@ class PipeReader:
     def lines(self) -> int:
         """Lines seen so far, counting an unterminated last line."""
         return self.newlines + (0 if self.ends_with_newline else 1)
+
+    def abort(self, error: BaseException) -> None:
+        """Make the reading side raise ``error`` soon, even while the producer is stalled
+        (thread-safe): a COPY fed from this pipe then ends at once."""
+        self._abort = error
 
     def close(self) -> None:
         self._stop.set()

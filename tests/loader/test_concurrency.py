@@ -98,8 +98,45 @@ def test_a_second_loader_of_the_same_dataset_exits_busy(loaded_once, fresh_db: s
     assert second.returncode == ExitCode.BUSY, err
     assert "another imdb-load is loading this dataset" in err
     assert first.poll() is None, "the first loader carries on"
+    (status, error), *_ = query(fresh_db, "SELECT status, error FROM imdb_raw.load_runs ORDER BY started_at DESC")
+    assert status == "busy" and "another imdb-load" in error, "the refused run is on record"
     first.kill()
     first.wait()
+
+
+def test_sigterm_mid_copy_is_one_line_a_failed_row_and_exit_143(loaded_once, fresh_db: str) -> None:
+    _, server, rows = loaded_once
+    loader = spawn(fresh_db, server.base_url, "--force")
+    wait_for_copy(fresh_db)
+    started = time.monotonic()
+    loader.send_signal(signal.SIGTERM)
+    _, err = loader.communicate(timeout=60)
+    assert loader.returncode == ExitCode.TERMINATED == 143, err
+    assert time.monotonic() - started < 10, "stops at once, not when the download ends"
+    assert (
+        err.strip().splitlines()[-1] == "imdb-load: stopped by SIGTERM before the swap; the previous table stays live"
+    )
+    assert "Traceback" not in err
+    assert query(fresh_db, "SELECT count(*) FROM imdb_raw.name_basics") == [(rows,)]
+    (status, error), *_ = query(fresh_db, "SELECT status, error FROM imdb_raw.load_runs ORDER BY started_at DESC")
+    assert (status, error) == ("failed", "stopped by SIGTERM before the swap; the previous table stays live")
+    assert leftovers(fresh_db) == []
+
+
+def test_a_lost_lock_connection_stops_the_load_promptly(loaded_once, fresh_db: str) -> None:
+    _, server, rows = loaded_once
+    loader = spawn(fresh_db, server.base_url, "--force")
+    wait_for_copy(fresh_db)
+    [(holder,)] = query(fresh_db, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+    started = time.monotonic()
+    query(fresh_db, "SELECT pg_terminate_backend(%s)", (holder,))
+    _, err = loader.communicate(timeout=60)
+    assert loader.returncode == ExitCode.DATABASE_ERROR, err
+    assert time.monotonic() - started < 10, "noticed within seconds, long before the copy would end"
+    assert "lost the database connection that holds this dataset's lock" in err.strip().splitlines()[-1]
+    (status, error), *_ = query(fresh_db, "SELECT status, error FROM imdb_raw.load_runs ORDER BY started_at DESC")
+    assert status == "failed" and "holds this dataset's lock" in error
+    assert query(fresh_db, "SELECT count(*) FROM imdb_raw.name_basics") == [(rows,)]
 
 
 def test_a_reader_delays_the_swap_but_never_sees_a_partial_table(loaded_once, fresh_db: str) -> None:
