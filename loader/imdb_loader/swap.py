@@ -91,7 +91,7 @@ def swap_in(  # noqa: PLR0917 - one call site
 ) -> None:
     """Swap and commit. ``before_commit`` runs in the same transaction (the audit's 'loaded').
     Raises DatabaseError when readers hold the table for too long."""
-    waited = 0.0
+    started = time.monotonic()
     with conn.cursor() as cur:
         if not sets_statement_timeout(cfg.dsn):
             cur.execute("SET LOCAL statement_timeout = %s", (SHORT_STATEMENT_TIMEOUT,))
@@ -104,7 +104,6 @@ def swap_in(  # noqa: PLR0917 - one call site
                 _swap_once(cur, ds, cfg, fresh)
             except psycopg2.errors.LockNotAvailable:
                 cur.execute("ROLLBACK TO SAVEPOINT swap")
-                waited += cfg.lock_timeout_s
                 pause = random.uniform(0, min(2.0, 0.1 * attempt))  # noqa: S311 - jitter
                 log.warning(
                     "swap: %s.%s is in use by a reader; retrying (attempt %d of %d)",
@@ -115,7 +114,6 @@ def swap_in(  # noqa: PLR0917 - one call site
                     extra={"phase": "swap"},
                 )
                 time.sleep(pause)
-                waited += pause
                 continue
             cur.execute("RELEASE SAVEPOINT swap")
             if before_commit is not None:
@@ -125,5 +123,5 @@ def swap_in(  # noqa: PLR0917 - one call site
     conn.rollback()
     raise DatabaseError(
         f"{ds.name}: could not swap in the new table: readers held {cfg.schema}.{ds.table} for "
-        f"{waited:.0f}s over {cfg.swap_attempts} attempts; the previous table stays live"
+        f"{time.monotonic() - started:.0f}s over {cfg.swap_attempts} attempts; the previous table stays live"
     )
