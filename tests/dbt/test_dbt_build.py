@@ -336,3 +336,38 @@ def test_show_recommendations_script(warehouse: Warehouse) -> None:
     assert known.returncode == 0, known.stderr
     assert f"1. Known Two (movie, 2001) [{SAME_DIRECTOR_B}]" in known.stdout
     assert "same director, 2 shared genres" in known.stdout
+
+
+def test_uniqueness_tests_fail_on_a_repeated_key_with_or_without_a_unique_index(warehouse: Warehouse) -> None:
+    # int_title_genres_unnested has no index: the window path must see the repeat. bridge_title_genres
+    # has a unique index on (title_id, genre), which lets NULLs repeat: the indexed path must see those.
+    repeat = (
+        "insert into imdb_intermediate.int_title_genres_unnested "
+        "select * from imdb_intermediate.int_title_genres_unnested where title_id = %s"
+    )
+    nulls = "insert into imdb_marts.bridge_title_genres values (%s, null, 1), (%s, null, 2)"
+    with psycopg2.connect(warehouse.dsn) as conn, conn.cursor() as cur:
+        cur.execute(repeat, (SAME_DIRECTOR_A,))
+        cur.execute(nulls, (SAME_DIRECTOR_A, SAME_DIRECTOR_A))
+    try:
+        result = warehouse.dbt(
+            "test", "--select", "unique_combination_of_columns_int_title_genres_unnested_title_id__genre",
+            "unique_combination_of_columns_bridge_title_genres_title_id__genre",
+        )  # fmt: skip
+        failed = {
+            r["unique_id"].split(".")[2]
+            for r in json.loads((warehouse.target_path / "run_results.json").read_text())["results"]
+            if r["status"] == "fail"
+        }
+        assert failed == {
+            "unique_combination_of_columns_int_title_genres_unnested_title_id__genre",
+            "unique_combination_of_columns_bridge_title_genres_title_id__genre",
+        }, result.stdout[-3000:]
+    finally:
+        with psycopg2.connect(warehouse.dsn) as conn, conn.cursor() as cur:
+            cur.execute("delete from imdb_marts.bridge_title_genres where genre is null")
+            cur.execute(
+                "delete from imdb_intermediate.int_title_genres_unnested where ctid in (select max(ctid) "
+                "from imdb_intermediate.int_title_genres_unnested where title_id = %s group by genre)",
+                (SAME_DIRECTOR_A,),
+            )

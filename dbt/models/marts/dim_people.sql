@@ -19,9 +19,12 @@ credits as (
 
 person_titles as (
     -- One row per (person, title), whatever the number of roles: the grain of
-    -- person_filmography, counted here from the bridge it is a view of.
-    select distinct person_id, title_id
+    -- person_filmography, counted here from the bridge it is a view of. DISTINCT ON in the
+    -- order of the bridge's unique index (title_id, person_id, role) streams from that
+    -- index; a plain DISTINCT hashed all the bridge's keys and spilled (156 s at 0.2).
+    select distinct on (title_id, person_id) person_id, title_id
     from credits
+    order by title_id, person_id
 ),
 
 credit_counts as (
