@@ -1,10 +1,7 @@
-"""Load one dataset: check, download, copy, keys, swap, audit.
+"""Load one dataset: check, download, copy, keys, shrink guard, swap, audit.
 
-The fast path streams the gzip straight into ``COPY ... FREEZE`` of a fresh table,
-with no per-row Python. When PostgreSQL refuses a row (wrong field count, bad type,
-invalid UTF-8, NUL, CR), the same source version is read again through the careful
-path, which checks each line in Python, lets PostgreSQL judge the types with
-``pg_input_is_valid`` and records every bad line in ``load_rejects``.
+The copy itself (the fast path, and the careful path after a refused row) is in
+``copying``; this module decides what runs, and records how it ended.
 
 Everything up to the swap happens in one transaction on one connection: a loader
 that is killed or loses its connection leaves the live table as it was, and the
@@ -15,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -34,8 +30,9 @@ from imdb_loader import ddl
 from imdb_loader.audit import Audit, LiveTable, ensure_schema
 from imdb_loader.config import LoadConfig
 from imdb_loader.connection import capture_server_errors, connect, lost_connection_reason, take_server_error
+from imdb_loader.copying import FreshCopy
 from imdb_loader.datasets import Dataset
-from imdb_loader.download import HttpSource, SourceVersion, gunzip
+from imdb_loader.download import HttpSource, SourceVersion
 from imdb_loader.errors import (
     BadRowsFound,
     BusyError,
@@ -49,25 +46,12 @@ from imdb_loader.errors import (
 from imdb_loader.keys import add_keys
 from imdb_loader.logs import DatasetLog
 from imdb_loader.outcome import LoadStatus
-from imdb_loader.progress import Progress, human_rate
-from imdb_loader.rows import careful_rows, check_header, typed_insert_sql
-from imdb_loader.stream import PipeReader
+from imdb_loader.progress import human_rate
 from imdb_loader.swap import swap_in
 
-COPY_READ_SIZE = 1 << 18
 MAX_SOURCE_RESTARTS = 2
-MAX_HEADER_BYTES = 1 << 16
-"""A header line is a few dozen bytes; a file with no line end in its first 64 KiB is not TSV."""
 LOCK_CHECK_EVERY_S = 2.0
 """How often the connection that holds the dataset's lock is checked while the load runs."""
-KEPT_REJECTS_BEYOND_LIMIT = 100
-REFUSED_ROW = (
-    psycopg2.DataError,
-    psycopg2.errors.BadCopyFileFormat,
-    psycopg2.errors.CheckViolation,
-    psycopg2.errors.NotNullViolation,
-)
-"""What COPY raises for a row it cannot take: the careful path finds and rejects it."""
 PHASE_DONE = {
     "copy": "downloaded and copied into a fresh table",
     "index": "built the primary key and indexes",
@@ -134,7 +118,7 @@ class DatasetLoad:
         self._audit_conn: Connection | None = None
         self._work: Connection | None = None
         self._stopped: LoaderError | None = None
-        self._reader_now: PipeReader | None = None
+        self._copy: FreshCopy | None = None
         self._swapped = False
         self._done = threading.Event()
 
@@ -168,7 +152,7 @@ class DatasetLoad:
         if self._stopped is not None or self._done.is_set():
             return
         self._stopped = error
-        reader = self._reader_now
+        reader = self._copy.reader_now if self._copy is not None else None
         if reader is not None:
             reader.abort(error)  # a COPY waiting for the source would not see the cancel until EOF
         work = self._work
@@ -357,7 +341,8 @@ class DatasetLoad:
     def _load_version(self, response: Response) -> int:
         assert self.version is not None
         try:
-            streamed = self._fast_copy(response)
+            with self.phase("copy"):
+                streamed = self._copier().fast(response)
             loaded = self._build_keys(streamed, fast=True)
         except BadRowsFound as bad:
             self.work.rollback()
@@ -368,7 +353,11 @@ class DatasetLoad:
                 ) from None
             self.log.warning("%s; reading the file again with row checks", bad.reason, extra={"phase": "copy"})
             self._forget_rejects()
-            streamed = self._careful_copy(self.source.reopen_same(self.version))
+            again = self.source.reopen_same(self.version)
+            copier = self._copier()
+            with self.phase("copy"):
+                streamed = copier.careful(again)
+            self.rejected += copier.rejected
             loaded = self._build_keys(streamed, fast=False)
         self.rows_read = streamed
         self._check_rejects(streamed)
@@ -387,6 +376,22 @@ class DatasetLoad:
             extra={"phase": "done", "rows": loaded, "status": LoadStatus.LOADED},
         )
         return loaded
+
+    def _copier(self) -> FreshCopy:
+        assert self.version is not None
+        self._copy = FreshCopy(
+            ds=self.ds,
+            cfg=self.cfg,
+            fresh=self.fresh,
+            work=self.work,
+            source=self.source,
+            version=self.version,
+            url=self.url,
+            audit=self.audit,
+            run_id=self.run_id,
+            log=self.log,
+        )
+        return self._copy
 
     def _swap(self, loaded: int) -> None:
         def mark_loaded(cur: Cursor) -> None:
@@ -431,108 +436,6 @@ class DatasetLoad:
             self.audit.delete_rejects(self.run_id)
             self.rejected = 0
 
-    # -- copy paths ---------------------------------------------------------------------------
-
-    def _reader(self, response: Response, *, refuse_quote_byte: bool) -> PipeReader:
-        """The body as lines, header checked. The fast path refuses the COPY quote byte,
-        which CSV mode would silently strip; the careful path quotes it instead."""
-        assert self.version is not None
-        version = self.version
-        reader = PipeReader(lambda: gunzip(self.source.chunks(response, version), self.url))
-        progress = Progress(
-            self.log,
-            version.content_length,
-            lambda: self.source.stats.compressed_bytes,
-            self.cfg.progress_every_s,
-        )
-        quote = ddl.COPY_QUOTE.encode()
-
-        def on_chunk(chunk: bytes) -> None:
-            if refuse_quote_byte and quote in chunk:
-                raise BadRowsFound("a field contains the byte 0x01, which the fast path cannot pass through")
-            progress.tick(reader.newlines, reader.bytes_read)
-
-        reader.on_chunk = on_chunk
-        self._reader_now = reader
-        try:
-            check_header(self.ds, reader.readline(limit=MAX_HEADER_BYTES), self.url)
-        except BaseException:
-            reader.close()
-            raise
-        return reader
-
-    def _create_fresh(self) -> None:
-        # One round trip: the table and its column comments (users see them in psql and dbt docs).
-        statements = [
-            ddl.create_table(self.ds, self.cfg.schema, self.fresh),
-            *ddl.comments(self.ds, self.cfg.schema, self.fresh),
-        ]
-        with self.work.cursor() as cur:
-            cur.execute(sql.SQL("; ").join(statements))
-
-    def _fast_copy(self, response: Response) -> int:
-        with self.phase("copy"):
-            reader = self._reader(response, refuse_quote_byte=True)
-            try:
-                self._create_fresh()
-                with self.work.cursor() as cur:
-                    target = ddl.qualified(self.cfg.schema, self.fresh)
-                    cur.copy_expert(ddl.copy_from_stdin(self.ds, target, freeze=True), reader, size=COPY_READ_SIZE)
-            except psycopg2.Error as exc:
-                if reader.failure is not None:
-                    raise reader.failure from None
-                if isinstance(exc, REFUSED_ROW):
-                    raise BadRowsFound(f"PostgreSQL refused a row ({copy_error_where(exc)})") from exc
-                raise
-            finally:
-                reader.close()
-            return reader.lines - 1
-
-    def _careful_copy(self, response: Response) -> int:
-        """Lines read (excluding the header); rejects recorded; good rows in the fresh table."""
-        with self.phase("copy"):
-            reader = self._reader(response, refuse_quote_byte=False)
-            staging = f"_stage_{self.ds.table}"
-            kept_limit = self.cfg.reject_limit.rejects_to_keep(KEPT_REJECTS_BEYOND_LIMIT)
-            try:
-                self._create_fresh()
-                with self.work.cursor() as cur:
-                    cur.execute(ddl.create_staging_table(self.ds, staging))
-                    source = careful_rows(self.ds, reader, keep=kept_limit)
-                    cur.copy_expert(
-                        ddl.copy_from_stdin(self.ds, sql.Identifier(staging), freeze=False, line_numbers=True),
-                        source,
-                        size=COPY_READ_SIZE,
-                    )
-                    self._record_rejects(source.rejects, source.rejected, kept_limit)
-                    typed_rejects, typed_count = self._typed_insert(cur, staging, kept_limit)
-                    self._record_rejects(typed_rejects, typed_count, kept_limit)
-            except psycopg2.Error:
-                if reader.failure is not None:
-                    raise reader.failure from None
-                raise
-            finally:
-                reader.close()
-            return reader.lines - 1
-
-    def _record_rejects(self, rows: list[tuple[int, str, bytes]], count: int, kept_limit: int | None) -> None:
-        """Keep every reject of a load that passes, and the first limit+100 of one that fails."""
-        room = len(rows) if kept_limit is None else max(kept_limit - self.rejected, 0)
-        self.audit.add_rejects(self.run_id, self.ds.name, rows[:room])
-        self.rejected += count
-
-    def _typed_insert(self, cur: Cursor, staging: str, keep: int | None) -> tuple[list[tuple[int, str, bytes]], int]:
-        """Move valid, first-seen rows into the fresh table; return (first rejects, reject count)."""
-        statements = typed_insert_sql(self.ds, self.cfg.schema, self.fresh, staging)
-        for stmt in statements.prepare:
-            cur.execute(stmt)
-        cur.execute(statements.insert)
-        cur.execute(statements.rejects, {"keep": keep})
-        rows = [(int(line), reason, raw.encode()) for line, reason, raw in cur.fetchall()]
-        cur.execute(statements.count_rejects)
-        counted = cur.fetchone()
-        return rows, int(counted[0]) if counted else 0
-
     # -- keys, checks -------------------------------------------------------------------------
 
     def _build_keys(self, streamed: int, *, fast: bool) -> int:
@@ -571,20 +474,6 @@ class DatasetLoad:
                 self.cfg.schema,
                 self.run_id,
             )
-
-
-def copy_error_where(exc: psycopg2.Error) -> str:
-    """'line 12: invalid input syntax for type integer: "x"' from a COPY error, in file lines."""
-    diag = exc.diag
-    message = (diag.message_primary or str(exc)).strip()
-    context = diag.context or ""
-    # COPY counts from the first data line; the file has a header line before it.
-    match = re.search(r"line (\d+)(?:, column (\w+))?", context)
-    if not match:
-        return message
-    line = int(match.group(1)) + 1
-    column = f", column {match.group(2)}" if match.group(2) else ""
-    return f"line {line}{column}: {message}"
 
 
 def one_line(exc: BaseException) -> str:
