@@ -1,5 +1,5 @@
 # Benchmark targets, included from the Makefile. `make bench` loads synthetic data with our
-# loader, the seed's row-by-row INSERTs, pimdb and server-side COPY (the ceiling), interleaved,
+# loader, the INSERT baseline (the original pipeline's row-by-row INSERTs), pimdb and server-side COPY (the ceiling), interleaved,
 # REPEAT times, and writes docs/benchmarks/{results.json,results.md,chart.png}.
 # How to read the numbers: docs/benchmarks/README.md.
 
@@ -27,7 +27,7 @@ $(PIMDB_VENV)/.installed: requirements/pimdb.lock
 	@touch $@
 
 .PHONY: bench
-bench: $(VENV)/.installed $(PIMDB_VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark ours vs the seed, pimdb and the COPY ceiling (never part of `make test`).
+bench: $(VENV)/.installed $(PIMDB_VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark ours vs the INSERT baseline, pimdb and the COPY ceiling (never part of `make test`).
 	$(BIN)/python tests/benchmarks/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
 	  --imdb-load $(LOADER_VENV)/bin/imdb-load $(BENCH_ARGS)
 

@@ -1,4 +1,4 @@
-"""`make bench` takes the issue's settings: SCALE (or BENCH_SCALE) and REPEAT reach bench.py,
+"""`make bench` takes its documented settings: SCALE (or BENCH_SCALE) and REPEAT reach bench.py,
 and it runs the loader installed as the image installs it. Dry runs only: nothing is benchmarked."""
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def test_the_ceiling_target_compares_copy_with_copy_as_defined_and_strictly() ->
     judged = _judged(summary.targets(s))
     assert judged["ours ≥ 0.9× the ceiling"] == pytest.approx((0.4 + 0.1) / 0.5)
     assert _judged(summary.stricter(s))["0.9× the ceiling's COPY alone"] == pytest.approx(0.4 / 0.5)
-    assert judged["ours ≥ 15× the seed's execute_values"] == pytest.approx(6.0 / 0.5)
+    assert judged["ours ≥ 15× the INSERT baseline's execute_values"] == pytest.approx(6.0 / 0.5)
     assert judged["ours ≥ 1.0× pimdb"] == pytest.approx(2.0)
 
 

@@ -1,4 +1,4 @@
-"""``make bench``: our loader against the seed's approach, pimdb and the COPY ceiling.
+"""``make bench``: our loader against the INSERT baseline, pimdb and the COPY ceiling.
 
 Setup: synthetic files at ``--scale`` (cached per scale and seed), served over HTTP on
 127.0.0.1, and one PostgreSQL 18 that every contender uses with the same settings. The
@@ -38,7 +38,7 @@ DEFAULT_ORDER = list(CONTENDERS)
 
 
 SEED_ALL_ROWS_UP_TO_SCALE = 0.02
-"""Up to the default scale the seed's execute_values loads every row; beyond, a prefix."""
+"""Up to the default scale the INSERT baseline's execute_values loads every row; beyond, a prefix."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -75,13 +75,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--seed-rows-executemany",
         type=int,
         default=10_000,
-        help="rows per dataset the seed's executemany loads (a prefix; 0 = all; default 10000)",
+        help="rows per dataset the INSERT baseline's executemany loads (a prefix; 0 = all; default 10000)",
     )
     p.add_argument(
         "--seed-rows-execute-values",
         type=int,
         default=None,
-        help="rows per dataset the seed's execute_values loads (a prefix; 0 = all; default: all up to scale "
+        help="rows per dataset the INSERT baseline's execute_values loads (a prefix; 0 = all; default: all up to scale "
         f"{SEED_ALL_ROWS_UP_TO_SCALE:g}, about a minute a round, else 100000)",
     )
     p.add_argument("--report-only", action="store_true", help="only redraw results.md and chart.png from results.json")
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     data_dir, files = prepare_data(args.data_root, args.scale, args.seed)
     # Autovacuum off: otherwise it wakes up on the tables one contender just filled (pimdb's
-    # and the seed's are neither frozen nor analyzed) and slows whichever contender runs next.
+    # and the INSERT baseline's are neither frozen nor analyzed) and slows whichever contender runs next.
     settings = {**pg.BULK_LOAD_SETTINGS, "autovacuum": "off"}
     with pg.ThrowawayPostgres(settings=settings) as server, serve(data_dir) as http:
         ctx = Context(

@@ -21,7 +21,7 @@ def _loading_rows(s: Summary) -> list[tuple[str, Stat]]:
         ("ours: HTTP + gunzip + COPY", s.total("ours", "copy")),
         ("ceiling: COPY alone", s.total("ceiling", "copy")),
         ("ceiling: COPY + gunzip", s.total(CEILING_WITH_GUNZIP)),
-        ("seed: execute_values INSERTs", s.total("seed-execute_values", "insert")),
+        ("INSERT baseline: execute_values", s.total("seed-execute_values", "insert")),
     ]
     return [(label, st) for label, st in bars if st is not None]
 

@@ -210,11 +210,11 @@ def ours_threads(ctx: Context, db: str) -> list[Record]:
         ]
 
 
-# -- (b) the seed's approach ------------------------------------------------------------------------
+# -- (b) the INSERT baseline ------------------------------------------------------------------------
 
 
 def seed_one(ctx: Context, db: str, src: SourceFile, method: str) -> Record:
-    """The seed's row-by-row Python INSERTs; a prefix of the file when it is long."""
+    """The INSERT baseline's row-by-row Python INSERTs; a prefix of the file when it is long."""
     limit = ctx.seed_limits[method]
     cmd = [str(ctx.python), str(ctx.seed_script), src.dataset, "--file", str(src.gz_path), "--method", method]
     cmd += ["--limit", str(limit)] if limit > 0 else []

@@ -34,7 +34,7 @@ def _totals_table(s: Summary) -> list[str]:
     seed_ev = s.total("seed-execute_values")
     lines = [
         "| contender | seconds: median (min–max) | rows/s | MB/s | peak RSS MB | speed vs ceiling "
-        "| speed vs seed execute_values |",
+        "| speed vs INSERT baseline execute_values |",
         "|---|--:|--:|--:|--:|--:|--:|",
     ]
     rows: list[tuple[str, Stat | None]] = [
@@ -97,7 +97,7 @@ def _stricter_table(s: Summary) -> list[str]:
     if said:
         lines += [
             "",
-            "For scale: on this machine the ceiling itself, which no client can beat, is the seed's "
+            "For scale: on this machine the ceiling itself, which no client can beat, is the INSERT baseline's "
             "`execute_values` × " + " and × ".join(x.replace("× ", " ", 1) for x in said) + ".",
         ]
     return lines
@@ -106,7 +106,7 @@ def _stricter_table(s: Summary) -> list[str]:
 def _ours_datasets_table(s: Summary) -> list[str]:
     lines = [
         "| dataset | rows | MB | seconds | rows/s | MB/s | peak RSS MB | COPY phase s | speed vs ceiling "
-        "| COPY vs ceiling COPY | vs seed execute_values | vs pimdb |",
+        "| COPY vs ceiling COPY | vs INSERT baseline execute_values | vs pimdb |",
         "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for ds, f in s.files.items():
@@ -211,7 +211,7 @@ def _headline(s: Summary) -> str:
         parts.append(f", and in {parallel.median:,.1f} s with all seven at once")
     comparisons = [
         (speed_ratio(ours, s.total("ceiling")), "the speed of the server-side COPY ceiling (keys included)"),
-        (speed_ratio(ours, s.total("seed-execute_values")), "the seed's `execute_values`"),
+        (speed_ratio(ours, s.total("seed-execute_values")), "the INSERT baseline's `execute_values`"),
         (speed_ratio(ours, s.total("pimdb")), "pimdb"),
     ]
     said = [f"{ratio:,.2f}× {what}" for ratio, what in comparisons if ratio is not None]
@@ -226,13 +226,13 @@ def _loads(values: list[float]) -> str:
 
 
 def _seed_rows(limits: dict[str, int]) -> str:
-    """What the seed's approaches loaded: every row, or a prefix whose rate stands for the whole."""
+    """What the INSERT baseline's approaches loaded: every row, or a prefix whose rate stands for the whole."""
     said = [
         f"{method} loaded every row" if not n else f"{method} a **prefix** of {n:,} rows per dataset"
         for method, n in (("execute_values", limits["execute_values"]), ("executemany", limits["executemany"]))
     ]
     tail = " (where a file is longer, its rates come from that prefix, keys included)" if any(limits.values()) else ""
-    return f"Of the seed's approaches, {' and '.join(said)}{tail}."
+    return f"Of the INSERT baseline's approaches, {' and '.join(said)}{tail}."
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -277,15 +277,15 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "#### Targets",
         "",
-        "The issue's targets, each against the reference as the issue defines it: the ceiling is server-side "
-        "`COPY` of the same rows into the same typed table plus decompression alone; the seed's approach is its "
+        "The benchmark's targets, each against the reference as the benchmark defines it: the ceiling is server-side "
+        "`COPY` of the same rows into the same typed table plus decompression alone; the INSERT baseline is its "
         "batched INSERTs. Each ratio is taken per round, from runs made side by side, and the median is judged.",
         "",
         *_targets_table(s),
         "",
         "#### The same bars on whole runs",
         "",
-        "Not the issue's targets, but what a user also asks: the same bars applied to everything a run does "
+        "Not the benchmark's targets, but what a user also asks: the same bars applied to everything a run does "
         "(keys, ANALYZE, swap, audit, the process itself), with the ceiling given the same keys and ANALYZE.",
         "",
         *_stricter_table(s),
@@ -339,7 +339,7 @@ def readme_summary(results: dict[str, Any]) -> str:
             "",
             *_targets_table(s),
             "",
-            "**The same bars on whole runs** (not the issue's targets; the ceiling gets the same keys):",
+            "**The same bars on whole runs** (not the benchmark's targets; the ceiling gets the same keys):",
             "",
             *_stricter_table(s),
         ]

@@ -1,4 +1,4 @@
-"""The seed's approach, as a contender: Python reads the gzip line by line, turns ``\\N``
+"""The INSERT baseline, as a contender: Python reads the gzip line by line, turns ``\\N``
 into None and INSERTs with psycopg2 in batches of 10,000 rows (one commit per batch).
 
 Run as its own process by the benchmark (so its peak RSS is its own). It loads into the

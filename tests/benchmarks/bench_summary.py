@@ -11,12 +11,12 @@ from typing import Any
 Record = dict[str, Any]
 PER_DATASET = ("ours", "ceiling", "decompress", "pimdb", "seed-execute_values", "seed-executemany")
 CEILING_WITH_GUNZIP = "ceiling+gunzip"
-"""The ceiling as the issue defines it: server-side COPY plus decompression alone, per round."""
+"""The ceiling as the benchmark defines it: server-side COPY plus decompression alone, per round."""
 WHOLE = ("ours-parallel", "ours-threads", "ceiling-parallel", "ours-refresh")
 LABELS = {
     "ours": "ours: `imdb-load`, one process per dataset, one after another",
     "ours-loader": "ours: the loader's own time (the above without Python's start and imports)",
-    "ours-copy": "ours: COPY phase only (HTTP + gunzip + COPY; compare with the seed's INSERT phase)",
+    "ours-copy": "ours: COPY phase only (HTTP + gunzip + COPY; compare with the INSERT baseline's INSERT phase)",
     "ours-parallel": "ours: seven `imdb-load` processes at once (as the DAG's pods)",
     "ours-threads": "ours: one `imdb-load all --parallel 7` process (seven threads)",
     "ceiling": "ceiling: server-side COPY + same keys + ANALYZE",
@@ -213,9 +213,9 @@ def _on_prefix(s: Summary) -> str:
 
 
 def targets(s: Summary) -> list[Target]:
-    """The issue's three targets, each measured the way the issue defines its reference: the
+    """The benchmark's three targets, each measured the way the benchmark defines its reference: the
     ceiling is server-side COPY of the rows into the typed table plus decompression alone, and
-    the seed's approach is its INSERTs."""
+    the INSERT baseline is its INSERTs."""
     return [
         (
             "ours ≥ 0.9× the ceiling",
@@ -226,8 +226,8 @@ def targets(s: Summary) -> list[Target]:
             "",
         ),
         (
-            "ours ≥ 15× the seed's execute_values",
-            f"rows/s: our COPY phase / the seed's INSERT phase{_on_prefix(s)}",
+            "ours ≥ 15× the INSERT baseline's execute_values",
+            f"rows/s: our COPY phase / the INSERT baseline's INSERT phase{_on_prefix(s)}",
             s.paired("ours", "copy", "seed-execute_values", "insert"),
             15.0,
             "",
@@ -299,8 +299,8 @@ def stricter(s: Summary) -> list[Target]:
             "as above, with one start-up instead of seven",
         ),
         (
-            "15× the seed's execute_values, end to end",
-            f"rows/s: ours whole process / the seed's INSERTs + the same keys{_on_prefix(s)}",
+            "15× the INSERT baseline's execute_values, end to end",
+            f"rows/s: ours whole process / the INSERT baseline's INSERTs + the same keys{_on_prefix(s)}",
             s.paired("ours", None, "seed-execute_values", None),
             15.0,
             "unreachable for any loader: keys cost the same whoever loads the rows, so even the ceiling is only "
