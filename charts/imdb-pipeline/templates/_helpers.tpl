@@ -1,6 +1,6 @@
 {{/*
 Helpers for the imdb-pipeline chart. Object names that the DAG, dbt and the Airflow chart's
-values refer to are fixed by CONTRACTS.md; they live here once.
+values refer to are listed in docs/contracts.md; they live here once.
 */}}
 
 {{- define "imdb-pipeline.name" -}}
@@ -11,7 +11,7 @@ values refer to are fixed by CONTRACTS.md; they live here once.
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Fixed names (CONTRACTS.md). */}}
+{{/* Fixed names (docs/contracts.md). */}}
 {{- define "imdb-pipeline.warehouseName" -}}imdb-warehouse{{- end -}}
 {{- define "imdb-pipeline.metadataName" -}}airflow-metadata{{- end -}}
 {{- define "imdb-pipeline.jobServiceAccount" -}}imdb-job{{- end -}}
