@@ -127,6 +127,7 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
 
     def __init__(self, appbuilder: Any) -> None:
         super().__init__(appbuilder)  # type: ignore[no-untyped-call]
+        self._warned: set[str] = set()
         self.permissions_path = permissions_file_path(current_app.config)
         # Parse at startup: a broken file stops the API server with a message naming the file
         # and the line/column, instead of silently serving the wrong access.
@@ -150,6 +151,14 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
     def sync_roles(self) -> None:
         super().sync_roles()
         self.sync_dag_permissions()
+
+    def _warn_once(self, message: str, *args: Any) -> None:
+        """A warning about the file, once per process: ``airflow sync-perm`` syncs twice (the app
+        start and the command itself), and the same advice twice is noise."""
+        text = message % args
+        if text not in self._warned:
+            self._warned.add(text)
+            log.warning("%s", text)
 
     def add_user(self, username: str, *args: Any, **kwargs: Any) -> Any:
         """Create a user; the file then applies to it at once (its DAGs, or none), not at the next sync."""
@@ -234,19 +243,19 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
     def _assign(self, user_name: str, base: Any, own: Any, changes: list[str]) -> None:
         user = self.find_user(username=user_name)
         if user is None:
-            log.warning(
+            self._warn_once(
                 "dag_permissions: user %r is not registered; role %s is ready for when it is",
                 user_name,
                 own.name,
             )
             return
         if any(r.name == ADMIN_ROLE for r in user.roles):
-            log.warning("dag_permissions: %r is an Admin; Admins are left untouched", user_name)
+            self._warn_once("dag_permissions: %r is an Admin; Admins are left untouched", user_name)
             return
         self._set_user_roles(user, [base, own], changes)
         for group in getattr(user, "groups", None) or []:
             if any(grants_global_or_other_dag_access(r) for r in group.roles):
-                log.warning(
+                self._warn_once(
                     "dag_permissions: %r is in group %r, whose roles open other DAGs; remove the user "
                     "from it for the file to be the whole truth",
                     user_name,
@@ -289,7 +298,7 @@ class ImdbSecurityManager(FabAirflowSecurityManagerOverride):
         if not known:
             return  # nothing parsed yet (a fresh install): nothing to compare with
         for dag_id in sorted(config.dag_ids - known):
-            log.warning("dag_permissions: unknown DAG id %r in %s (granted anyway)", dag_id, config.source)
+            self._warn_once("dag_permissions: unknown DAG id %r in %s (granted anyway)", dag_id, config.source)
 
 
 __all__ = ["BASE_ROLE", "DagPermissionsError", "ImdbSecurityManager", "permissions_file_path", "user_role_name"]

@@ -210,15 +210,30 @@ def test_retry_allows_clearing_only_where_granted(fab):
     assert api.clear("alice", "dag_a") == 403
 
 
-def test_unknown_users_and_dag_ids_warn_without_failing(fab, caplog):
+def test_unknown_users_and_dag_ids_warn_once_without_failing(fab, permissions_file, caplog):
     api, auth_manager, flask_app = fab
-    with caplog.at_level(logging.WARNING, logger="imdb_security.manager"):
+    with flask_app.app_context():
+        sm = auth_manager.security_manager
+        sm.add_user("root", "root", "Test", "root@example.com", sm.find_role("Admin"), password="pw-root")
+    users = {**INITIAL["users"], "nobody-else": ["dag_a"], "root": ["dag_a"], "erin": ["dag_a", "no_dag_either"]}
+    permissions_file.write_text(json.dumps({**INITIAL, "users": users}))
+    try:
+        with caplog.at_level(logging.WARNING, logger="imdb_security.manager"):
+            resync(flask_app, auth_manager)
+            first = [r.getMessage() for r in caplog.records]
+            caplog.clear()
+            resync(flask_app, auth_manager)
+            second = [r.getMessage() for r in caplog.records]
+        messages = " | ".join(first)
+        assert "user 'nobody-else' is not registered" in messages
+        assert "unknown DAG id 'no_dag_either'" in messages
+        assert "'root' is an Admin" in messages
+        assert len(first) == len(set(first)) == 3, first
+        assert second == [], "the same advice again is noise"
+        assert api.listed_dags("erin") == ["dag_a"]
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
         resync(flask_app, auth_manager)
-    messages = " | ".join(r.getMessage() for r in caplog.records)
-    assert "user 'nobody' is not registered" in messages
-    assert "unknown DAG id 'no_such_dag'" in messages
-    assert "'admin' is an Admin" in messages
-    assert api.listed_dags("erin") == ["dag_a"]
 
 
 def test_a_sync_with_nothing_to_do_logs_nothing_and_a_change_one_line(fab, permissions_file, caplog):
