@@ -1,9 +1,11 @@
-"""``make airflow-ui`` as a person runs it: logins printed once, they work, Ctrl-C cleans up.
+"""``make airflow-ui`` as a person runs it: logins printed once, they work, the DAG runs, Ctrl-C cleans up.
 
 Runs ``scripts/airflow_ui.py`` as a process (PostgreSQL 18, synthetic IMDb, the three Airflow
-processes), logs in with every printed login through the API server's ``/auth/token``, then
-sends SIGINT as a terminal's Ctrl-C does and checks that nothing it started is left: no process
-and no temporary directory.
+processes), logs in with every printed login through the API server's ``/auth/token``, unpauses
+the DAG as ``data-engineer`` through the REST API the UI uses, waits for the run the scheduler
+then starts to load every dataset and build the marts with the local runner, then sends SIGINT
+as a terminal's Ctrl-C does and checks that nothing it started is left: no process and no
+temporary directory.
 """
 
 from __future__ import annotations
@@ -17,16 +19,22 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from imdb_loader.datasets import DATASETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "airflow_ui.py"
 START_SECONDS = 300
+RUN_SECONDS = 600
+DAG_ID = "imdb_download_and_load_dag"
 LOGIN = re.compile(r"^\s+login (\S+)\s+password (\S+)")
 
 
@@ -46,18 +54,39 @@ def read_until(lines: queue.Queue[str | None], marker: str, timeout: float) -> l
     pytest.fail(f"no {marker!r} from airflow_ui.py in {timeout:.0f}s:\n" + "".join(seen[-40:]))
 
 
-def token_status(url: str, user: str, password: str) -> int:
-    request = urllib.request.Request(  # noqa: S310 (our own http URL)
-        url + "auth/token",
-        data=json.dumps({"username": user, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+def call(url: str, method: str = "GET", body: object = None, token: str = "") -> tuple[int, dict[str, Any]]:
+    """(HTTP status, JSON answer) of one request to our own API server."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310 (our http URL)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our own http URL)
-            return int(response.status)
+            return int(response.status), json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as exc:
-        return int(exc.code)
+        return int(exc.code), {}
+
+
+def token_status(url: str, user: str, password: str) -> int:
+    return call(url + "auth/token", "POST", {"username": user, "password": password})[0]
+
+
+def run_the_dag(url: str, user: str, password: str) -> dict[str, str]:
+    """Unpause the DAG as ``user``; wait for the scheduler's run to end; its task states."""
+    status, answer = call(url + "auth/token", "POST", {"username": user, "password": password})
+    assert status == 201
+    token = answer["access_token"]
+    dag = f"{url}api/v2/dags/{DAG_ID}"
+    assert call(dag, "PATCH", {"is_paused": False}, token)[0] == 200
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        runs = call(f"{dag}/dagRuns", token=token)[1].get("dag_runs", [])
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            break
+        time.sleep(3)
+    else:
+        pytest.fail(f"the DAG run did not end in {RUN_SECONDS}s")
+    tis = call(f"{dag}/dagRuns/~/taskInstances", token=token)[1]["task_instances"]
+    return {ti["task_id"]: ti["state"] for ti in tis}
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -105,6 +134,13 @@ def test_airflow_ui_prints_working_logins_and_ctrl_c_removes_everything():
             assert token_status(url, user, password) == 201, user
         assert token_status(url, "admin", "admin") == 401, "no admin/admin"
         assert root.is_dir()
+        started = time.perf_counter()
+        states = run_the_dag(url, "data-engineer", logins["data-engineer"])
+        print(f"DAG run with the local runner: {time.perf_counter() - started:.1f}s")
+        assert {t: s for t, s in states.items() if t.startswith("load_")} == dict.fromkeys(
+            (ds.task_id for ds in DATASETS), "success"
+        ), states
+        assert states["dbt_build"] == "success", states
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=120)
