@@ -18,7 +18,9 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+# As Airflow itself does: the security manager's and the DAGs' support packages on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "airflow"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dags"))
 
 from imdb_ui.stack import EXAMPLE_PERMISSIONS, LocalAirflow, Options, StackError
 

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 from cryptography.fernet import Fernet
+from imdb_pipeline import config as pipeline
 from imdb_security.permissions_file import DagPermissionsError, load
 
 from imdb_loader.devkit import pg, synth
@@ -52,8 +53,8 @@ DAGS_DIR = REPO_ROOT / "dags"
 AIRFLOW_DIR = REPO_ROOT / "airflow"
 EXAMPLE_PERMISSIONS = AIRFLOW_DIR / "dag_permissions.json"
 BIN_DIR = Path(sys.executable).parent
-DAG_ID = "imdb_download_and_load_dag"
-POOL = "imdb_loads"
+DAG_ID = pipeline.DAG_ID
+POOL = pipeline.POOL
 ADMIN_USER = "admin"
 LISTED_USER_ROLE = "User"  # what the file's users start with; the security manager narrows it
 BUNDLE_CLASS = "airflow.dag_processing.bundles.local.LocalDagBundle"
@@ -91,7 +92,7 @@ class Options:
     port: int = 0
     permissions_file: Path = EXAMPLE_PERMISSIONS
     extra_dag_dirs: Sequence[Path] = ()
-    pool_slots: int = 3
+    pool_slots: int = int(pipeline.DEFAULTS["IMDB_LOADS_POOL_SLOTS"])
     # The API server caches each user's permissions this long; short, so that a re-sync of
     # the permissions file shows in the UI within seconds.
     permissions_cache_seconds: int = 5

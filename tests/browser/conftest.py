@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO_ROOT / "airflow"))
+for _path in ("airflow", "dags"):  # as Airflow puts them on sys.path
+    sys.path.insert(0, str(REPO_ROOT / _path))
 
 CHROMIUM_FLAGS = (
     "--headless",
