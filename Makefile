@@ -84,6 +84,11 @@ test: setup setup-browser setup-containers lint ## Run the whole test suite, lin
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
+.PHONY: test-fast
+test-fast: $(VENV)/.installed ## The fast layer only: pure unit tests, no server, a few seconds.
+	$(BIN)/pytest tests/unit -m "not postgres and not containers and not browser" $(PYTEST_ARGS)
+
+.PHONY: lint
 lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy on loader/.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check loader tests scripts dags airflow

@@ -19,6 +19,17 @@ DBT_MARTS = frozenset(model.stem for model in (REPO_ROOT / "dbt" / "models" / "m
 """The dbt project's marts, one model per file: what the DAG declares and the warehouse builds."""
 
 
+POSTGRES_FIXTURES = frozenset({"pg_server", "fresh_db"})
+"""Fixtures that start the PostgreSQL 18 harness: a test that uses one, directly or through
+another fixture, is marked ``postgres`` here, so ``-m "not postgres"`` never starts a server."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if POSTGRES_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[pg.Server]:
     with pg.server() as server:

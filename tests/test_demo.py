@@ -6,11 +6,14 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from imdb_loader import datasets
 
 from .conftest import REPO_ROOT
 
 
+@pytest.mark.postgres
 def test_demo_loads_then_skips_all_seven() -> None:
     out = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "demo.py"), "--scale", "0.0005", "--skip-dbt"],

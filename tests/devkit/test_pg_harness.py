@@ -31,6 +31,7 @@ def test_fresh_db_is_empty_and_isolated(fresh_db: str) -> None:
         cur.execute("create table marker (x int)")
 
 
+@pytest.mark.postgres
 def test_listens_on_loopback_only_with_a_password() -> None:
     with pg.ThrowawayPostgres() as server:
         with psycopg2.connect(server.dsn) as conn, conn.cursor() as cur:
@@ -41,6 +42,7 @@ def test_listens_on_loopback_only_with_a_password() -> None:
             psycopg2.connect(wrong)
 
 
+@pytest.mark.postgres
 def test_server_runs_unprivileged_even_as_root() -> None:
     with pg.ThrowawayPostgres() as server:
         assert server.pid is not None
@@ -51,6 +53,7 @@ def test_server_runs_unprivileged_even_as_root() -> None:
             assert uid == os.geteuid()
 
 
+@pytest.mark.postgres
 def test_stop_removes_everything() -> None:
     server = pg.ThrowawayPostgres().start()
     root, pid = server.root, server.pid
@@ -68,6 +71,7 @@ def _is_zombie_or_gone(pid: int | None) -> bool:
         return True
 
 
+@pytest.mark.postgres
 def test_server_dies_with_a_crashed_parent(tmp_path) -> None:
     """A test process killed outright must not leave a postgres behind."""
     script = (
@@ -146,6 +150,7 @@ def _python_for(account: pwd.struct_passwd, home: Path) -> tuple[str, dict[str, 
     return sys.executable, env
 
 
+@pytest.mark.postgres
 def test_harness_works_for_an_unprivileged_user(tmp_path: Path) -> None:
     """Started by a non-root user, the harness runs the server as that user, without any switch."""
     if os.geteuid() != 0:

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 from imdb_loader import datasets
-from imdb_loader.connection import CONNECT_DEFAULTS, connection_defaults
 from imdb_loader.errors import ExitCode
 
 from .conftest import Runner, query, write_gz
@@ -174,12 +173,6 @@ class TestNoHangs:
         code, err, took = imdb_load("title.ratings", "--dsn", dsn, "--base-url", "http://127.0.0.1:9/")
         assert code == ExitCode.DATABASE_ERROR, err
         assert took < 2 + 8
-
-    def test_defaults_apply_only_where_nothing_else_sets_them(self) -> None:
-        assert connection_defaults("", env={}) == CONNECT_DEFAULTS
-        mine = connection_defaults("host=db connect_timeout=3 keepalives_idle=5", env={})
-        assert "connect_timeout" not in mine and "keepalives_idle" not in mine and mine["keepalives"] == "1"
-        assert "connect_timeout" not in connection_defaults("", env={"PGCONNECT_TIMEOUT": "4"})
 
     def test_a_silent_source_is_given_up_within_the_source_timeout(
         self, silent_server: int, fresh_db: str, capsys
