@@ -83,7 +83,6 @@ lock: ## Re-resolve requirements/*.in into the pinned requirements/*.lock files.
 test: setup setup-browser setup-containers lint ## Run the whole test suite, lint included (installs what it needs first).
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-.PHONY: lint
 .PHONY: test-fast
 test-fast: $(VENV)/.installed ## The fast layer only: pure unit tests, no server, a few seconds.
 	$(BIN)/pytest tests/unit -m "not postgres and not containers and not browser" $(PYTEST_ARGS)
