@@ -26,8 +26,7 @@ DAG_ONLY_SETTINGS = {"IMDB_DBT_PROJECT_DIR"}
 
 
 def load_module(path: Path, name: str) -> ModuleType:
-    if not path.exists():
-        pytest.skip(f"{path.relative_to(REPO_ROOT)} does not exist yet")
+    assert path.exists(), f"{path.relative_to(REPO_ROOT)} is missing: the cross-checks need it"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
