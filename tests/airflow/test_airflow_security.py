@@ -210,6 +210,20 @@ def test_retry_allows_clearing_only_where_granted(fab):
     assert api.clear("alice", "dag_a") == 403
 
 
+def test_retry_reaches_every_dag_the_user_may_edit(fab, permissions_file):
+    """Airflow keeps task-instance edit global: documented in airflow/README.md (actions, retry)."""
+    api, auth_manager, flask_app = fab
+    users = {**INITIAL["users"], "bob": {"dags": {"dag_b": ["retry"], "dag_c": ["edit"]}}}
+    permissions_file.write_text(json.dumps({**INITIAL, "users": users}))
+    try:
+        resync(flask_app, auth_manager)
+        assert api.clear("bob", "dag_c") == 200
+        assert api.clear("bob", "dag_a") == 403
+    finally:
+        permissions_file.write_text(json.dumps(INITIAL))
+        resync(flask_app, auth_manager)
+
+
 def test_unknown_users_and_dag_ids_warn_once_without_failing(fab, permissions_file, caplog):
     api, auth_manager, flask_app = fab
     with flask_app.app_context():
