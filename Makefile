@@ -88,7 +88,7 @@ test-fast: $(VENV)/.installed ## The fast layer only: pure unit tests, no server
 	$(BIN)/pytest tests/unit -m "not postgres and not containers and not browser" $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy on loader/.
+lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy --strict on the loader, DAGs, Airflow plugin and scripts.
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check loader tests scripts dags airflow
 	$(BIN)/mypy
