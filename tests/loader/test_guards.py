@@ -174,6 +174,38 @@ class TestNoHangs:
         assert code == ExitCode.DATABASE_ERROR, err
         assert took < 2 + 8
 
+    def test_short_statements_are_bounded_and_long_ones_kept_alive(
+        self, loaded, site, fresh_db: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A check or audit statement stuck behind a lock ends at the statement timeout (shortened
+        here from 30 s), and every connection carries the keepalive and TCP user timeout defaults."""
+        import psycopg2
+
+        from imdb_loader import connection
+        from imdb_loader.audit import _SETUP_LOCK_KEY
+        from imdb_loader.config import LoadConfig
+        from imdb_loader.load import DatasetLoad
+
+        conn = connection.connect(fresh_db, autocommit=True)
+        params = conn.get_dsn_parameters()
+        assert (params["connect_timeout"], params["keepalives_idle"], params["tcp_user_timeout"]) == (
+            "10",
+            "30",
+            "300000",
+        )
+        conn.close()
+        monkeypatch.setattr(connection, "SHORT_STATEMENT_TIMEOUT", "1s")
+        blocker = psycopg2.connect(fresh_db)
+        blocker.autocommit = True
+        blocker.cursor().execute("SELECT pg_advisory_lock(%s)", (_SETUP_LOCK_KEY,))  # first-time DDL waits for it
+        started = time.monotonic()
+        result = DatasetLoad(RATINGS, LoadConfig(dsn=fresh_db, base_url=site[1].base_url, force=True)).run()
+        blocker.close()
+        assert result.exit_code == ExitCode.DATABASE_ERROR
+        assert "statement timeout" in (result.error or "")
+        assert time.monotonic() - started < 10
+        assert live(fresh_db) == 200
+
     def test_a_silent_source_is_given_up_within_the_source_timeout(
         self, silent_server: int, fresh_db: str, capsys
     ) -> None:
