@@ -267,9 +267,9 @@ class DatasetLoad:
             return exc
         if isinstance(exc, psycopg2.Error | SystemError):
             server_said = take_server_error()
-            reason = lost_connection_reason(server_said or exc) if server_said else lost_connection_reason(exc)
+            reason = lost_connection_reason(server_said or exc)
             if reason is not None:
-                during = next(reversed(self.phases), "the load") if self.phases else "the load"
+                during = next(reversed(self.phases), "the load")
                 return DatabaseError(
                     f"{self.ds.name}: lost the connection to the database during {during}: {reason}; "
                     "the previous table stays live"
