@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from imdb_loader.defaults import DEFAULT_BASE_URL, DEFAULT_SCHEMA
+
 RUNNERS = ("kubernetes", "local")
 POOL = "imdb_loads"
 DAG_ID = "imdb_download_and_load_dag"
@@ -55,8 +57,8 @@ DEFAULTS: dict[str, str] = {
     "IMDB_JOB_SERVICE_ACCOUNT": "imdb-job",
     "IMDB_DB_SECRET": "imdb-warehouse-app",
     "IMDB_LOADS_POOL_SLOTS": "3",
-    "IMDB_BASE_URL": "https://datasets.imdbws.com/",
-    "IMDB_SCHEMA": "imdb_raw",
+    "IMDB_BASE_URL": DEFAULT_BASE_URL,
+    "IMDB_SCHEMA": DEFAULT_SCHEMA,
     "IMDB_DBT_PROJECT_DIR": "",
     "IMDB_JOB_RUN_AS_USER": "10001",
 }

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from psycopg2.extensions import parse_dsn
 
+from imdb_loader.defaults import DEFAULT_BASE_URL, DEFAULT_SCHEMA
 from imdb_loader.errors import ConfigError
 
-DEFAULT_BASE_URL = "https://datasets.imdbws.com/"
-DEFAULT_SCHEMA = "imdb_raw"
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_SCHEMA", "HttpSettings", "LoadConfig", "RejectLimit", "describe_dsn"]
 DEFAULT_REJECT_LIMIT = "0.01"
 DEFAULT_MIN_ROWS_RATIO = 0.9
 """A new version with fewer rows than this share of the live table's is refused."""
