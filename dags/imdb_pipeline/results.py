@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-UNCHANGED = "unchanged"
+from imdb_loader.outcome import LoadStatus
 
 
 def dataset_statuses(result: Mapping[str, Any] | None) -> list[str]:
@@ -32,7 +32,7 @@ def dbt_needed(results: Iterable[Mapping[str, Any] | None], force: bool) -> tupl
     unknown = sum(1 for s in statuses if not s)
     if unknown:
         return True, f"{unknown} load result(s) missing or unreadable; running dbt to be safe"
-    changed = [s for group in statuses for s in group if s != UNCHANGED]
+    changed = [s for group in statuses for s in group if s != LoadStatus.UNCHANGED]
     if changed:
         return True, f"{len(changed)} dataset(s) changed"
     return False, f"all {len(results)} datasets unchanged; skipping dbt"
