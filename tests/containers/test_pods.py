@@ -31,8 +31,8 @@ import pytest
 import yaml
 
 from imdb_loader.datasets import DATASETS
-from imdb_loader.devkit import pg
-from imdb_loader.devkit.server import ImdbServer
+from imdb_devkit import pg
+from imdb_devkit.server import ImdbServer
 from tests.conftest import DBT_MARTS
 from tests.containers.conftest import REPO_ROOT, Database, Images, new_database, query
 from tests.k8s.helpers import render_chart
@@ -57,7 +57,8 @@ NOT_HONOURED = {
     " uid instead (test_pod_security)",
     "resources.requests": "scheduling only: podman has no scheduler; limits are enforced and checked here"
     " (test_resources_labels_and_image)",
-    "emptyDir.sizeLimit": "podman 4.3 makes plain volumes without a size (test_pod_security)",
+    "volumes[].emptyDir": "podman 4.3 makes a named volume per emptyDir name, without sizeLimit, shared by"
+    " pods that run at once (removed by kube down), so the pods run one at a time here (test_pod_security)",
     "env.valueFrom.secretKeyRef": "not resolved by podman 4.3: values put in env"
     " (test_database_credentials_come_only_from_the_app_secret)",
 }
@@ -174,7 +175,8 @@ def dag_pods(images: Images, imdb_site: ImdbServer) -> dict[str, dict[str, Any]]
 def loader_pods(
     images: Images, dag_pods: dict[str, dict[str, Any]], warehouse: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, PodRun]:
-    """Every load_<dataset> pod of the DAG, one after another, as the DAG's tasks run them."""
+    """Every load_<dataset> pod of the DAG, one after another: podman's emptyDirs are named volumes
+    (see NOT_HONOURED), so pods running at once would share /airflow/xcom and /tmp."""
     workdir = tmp_path_factory.mktemp("pods")
     sidecar = images.base("PYTHON_IMAGE")["ref"]
     return {
@@ -216,6 +218,7 @@ def test_podman_honours_the_pod_security_fields(loader_pods: dict[str, PodRun]) 
     assert run.sidecar_status["CapEff"] == "0000000000000000"
     assert run.sidecar_status["NoNewPrivs"] == "1" and run.sidecar_status["Seccomp"] == "2"
     mounts = {m["Destination"] for m in run.inspect["Mounts"]}
+    assert {m["Name"] for m in run.inspect["Mounts"]} == {"tmp", "xcom"}  # named after the volumes: not private
     assert {"/tmp", "/airflow/xcom"} <= mounts  # the emptyDirs  # noqa: S108
     from tests.airflow import test_airflow_pods
 
