@@ -39,13 +39,13 @@ help: ## Show this help.
 .PHONY: setup
 setup: $(VENV)/.installed $(DBT_VENV)/.installed $(CHECKOV_VENV)/.installed $(BIN)/helm ## Create the virtualenvs and install everything, pinned.
 
-$(VENV)/.installed: requirements/dev.lock loader/pyproject.toml
+$(VENV)/.installed: requirements/dev.lock loader/pyproject.toml devkit/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "Python's venv module is missing: sudo apt-get install python3-venv"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/dev.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e loader
+	$(BIN)/python -m pip install --quiet --no-deps -e loader -e devkit
 	@touch $@
 
 $(DBT_VENV)/.installed: requirements/dbt.lock
@@ -90,12 +90,12 @@ test-fast: $(VENV)/.installed ## The fast layer only: pure unit tests, no server
 .PHONY: lint
 lint: $(VENV)/.installed ## Lint and type-check: ruff, then mypy --strict on the loader, DAGs, Airflow plugin and scripts.
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check loader tests scripts dags airflow
+	$(BIN)/ruff format --check loader devkit tests scripts dags airflow bench
 	$(BIN)/mypy
 
 .PHONY: fmt
 fmt: $(VENV)/.installed ## Format and auto-fix what ruff can.
-	$(BIN)/ruff format loader tests scripts dags airflow
+	$(BIN)/ruff format loader devkit tests scripts dags airflow bench
 	$(BIN)/ruff check --fix .
 
 .PHONY: dbt-docs

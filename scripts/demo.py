@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from imdb_loader.devkit import pg, synth
-from imdb_loader.devkit.server import serve
+from imdb_devkit import pg, synth
+from imdb_devkit.server import serve
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from imdb_loader.devkit import pg
+from imdb_devkit import pg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_MARTS = frozenset(model.stem for model in (REPO_ROOT / "dbt" / "models" / "marts").glob("*.sql"))

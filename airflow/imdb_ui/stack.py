@@ -2,7 +2,7 @@
 
 ``LocalAirflow`` starts, in one temporary directory that it deletes when it stops:
 
-* PostgreSQL 18 from the dev kit (``imdb_loader.devkit.pg``, or the server ``DATABASE_URL``
+* PostgreSQL 18 from the dev kit (``imdb_devkit.pg``, or the server ``DATABASE_URL``
   names) with two databases: Airflow's metadata and the warehouse;
 * synthetic IMDb files (``imdb-synth``) served over local HTTP (``imdb-serve``);
 * ``airflow db migrate``, the pool ``imdb_loads``, and the users: an Admin plus every user of
@@ -45,8 +45,8 @@ from cryptography.fernet import Fernet
 from imdb_pipeline import config as pipeline
 from imdb_security.permissions_file import DagPermissionsError, load
 
-from imdb_loader.devkit import pg, synth
-from imdb_loader.devkit.server import serve
+from imdb_devkit import pg, synth
+from imdb_devkit.server import serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAGS_DIR = REPO_ROOT / "dags"

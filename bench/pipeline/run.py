@@ -44,8 +44,8 @@ from imdb_pipeline import jobs  # noqa: E402
 from phases import Phase  # noqa: E402
 from probes import Sampler  # noqa: E402
 
-from imdb_loader.devkit import pg, synth  # noqa: E402
-from imdb_loader.devkit.server import serve  # noqa: E402
+from imdb_devkit import pg, synth  # noqa: E402
+from imdb_devkit.server import serve  # noqa: E402
 
 VALUES = REPO / "charts" / "imdb-pipeline" / "values.yaml"
 DEFAULT_OUT = REPO / "docs" / "benchmarks" / "pipeline"

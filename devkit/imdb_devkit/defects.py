@@ -14,8 +14,8 @@ import gzip
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+from imdb_devkit.synth import deterministic_gzip
 from imdb_loader import datasets as registry
-from imdb_loader.devkit.synth import deterministic_gzip
 
 HEADER = "header"
 """The last column renamed: the source format changed."""

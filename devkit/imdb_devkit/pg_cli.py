@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg2
 
-from imdb_loader.devkit.pg import HarnessError, ThrowawayPostgres
+from imdb_devkit.pg import HarnessError, ThrowawayPostgres
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from imdb_loader.devkit.server import ImdbServer
+from imdb_devkit.server import ImdbServer
 
 
 def _parser() -> argparse.ArgumentParser:

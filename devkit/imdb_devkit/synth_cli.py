@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from imdb_devkit import synth
 from imdb_loader import datasets as registry
-from imdb_loader.devkit import synth
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,9 +18,9 @@ from types import ModuleType
 import psycopg2
 import pytest
 
+from imdb_devkit import synth
+from imdb_devkit.server import serve
 from imdb_loader.datasets import DATASETS
-from imdb_loader.devkit import synth
-from imdb_loader.devkit.server import serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 

@@ -28,9 +28,9 @@ import bench_report
 import psycopg2
 from bench_contenders import ALL_AT_ONCE, CONTENDERS, PER_DATASET, ContenderError, Context, Record, SourceFile
 
+from imdb_devkit import pg, synth
+from imdb_devkit.server import serve
 from imdb_loader import datasets
-from imdb_loader.devkit import pg, synth
-from imdb_loader.devkit.server import serve
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from imdb_loader.devkit import pg
-from imdb_loader.devkit.server import serve
+from imdb_devkit import pg
+from imdb_devkit.server import serve
 
 
 def run(exe: str, dsn: str, base_url: str, result_file: Path) -> tuple[float, float]:

@@ -22,10 +22,10 @@ import psycopg2
 from bench_measure import Measured, run_measured, run_parallel_measured
 from psycopg2 import sql
 
+from imdb_devkit.pg import ThrowawayPostgres
 from imdb_loader import datasets, ddl
 from imdb_loader.config import LoadConfig
 from imdb_loader.datasets import Dataset
-from imdb_loader.devkit.pg import ThrowawayPostgres
 from imdb_loader.download import gunzip
 
 Record = dict[str, Any]

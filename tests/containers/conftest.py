@@ -24,8 +24,8 @@ from typing import Any
 import psycopg2.extensions
 import pytest
 
-from imdb_loader.devkit import pg, synth
-from imdb_loader.devkit.server import ImdbServer, serve
+from imdb_devkit import pg, synth
+from imdb_devkit.server import ImdbServer, serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TAG = "containers-test"

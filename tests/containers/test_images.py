@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from imdb_devkit import pg
+from imdb_devkit.server import ImdbServer
 from imdb_loader.datasets import DATASETS
-from imdb_loader.devkit import pg
-from imdb_loader.devkit.server import ImdbServer
 from tests.conftest import DBT_MARTS
 from tests.containers.conftest import CONTAINER_TMP, Database, Images, explain, new_database, query
 

@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 import yaml
 
-from imdb_loader.datasets import DATASETS
 from imdb_devkit import pg
 from imdb_devkit.server import ImdbServer
+from imdb_loader.datasets import DATASETS
 from tests.conftest import DBT_MARTS
 from tests.containers.conftest import REPO_ROOT, Database, Images, new_database, query
 from tests.k8s.helpers import render_chart

@@ -23,8 +23,8 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from imdb_loader.devkit import pg, synth
-from imdb_loader.devkit.server import serve
+from imdb_devkit import pg, synth
+from imdb_devkit.server import serve
 
 from ..conftest import DBT_MARTS, REPO_ROOT
 

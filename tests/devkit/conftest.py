@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imdb_loader.devkit import synth
+from imdb_devkit import synth
 from tests.devkit.synth_helpers import TINY_SCALE, SynthSet
 
 

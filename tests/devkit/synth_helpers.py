@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from imdb_devkit import synth
 from imdb_loader import datasets as registry
-from imdb_loader.devkit import synth
 
 TINY_SCALE = 0.0005
 

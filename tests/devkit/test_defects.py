@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from imdb_devkit import defects
 from imdb_loader import datasets as registry
-from imdb_loader.devkit import defects
 from tests.devkit.synth_helpers import SynthSet
 
 BASICS = registry.BY_NAME["title.basics"]

@@ -14,7 +14,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from imdb_loader.devkit import pg
+import imdb_loader
+from imdb_devkit import pg
 
 
 def test_session_server_is_postgres_18(pg_server: pg.Server) -> None:
@@ -76,7 +77,7 @@ def test_server_dies_with_a_crashed_parent(tmp_path) -> None:
     """A test process killed outright must not leave a postgres behind."""
     script = (
         "import os, sys, time\n"
-        "from imdb_loader.devkit.pg import ThrowawayPostgres\n"
+        "from imdb_devkit.pg import ThrowawayPostgres\n"
         "s = ThrowawayPostgres().start()\n"
         "print(s.pid, s.root, flush=True)\n"
         "time.sleep(60)\n"
@@ -135,7 +136,7 @@ def test_with_database_rewrites_only_the_path() -> None:
 def _python_for(account: pwd.struct_passwd, home: Path) -> tuple[str, dict[str, str]]:
     """A Python ``account`` can run, with this venv's packages: this venv's own, or, when it
     links into a home the account cannot enter (pyenv under /root), the system's Python of
-    the same version with the venv's site-packages and loader/ on PYTHONPATH."""
+    the same version with the venv's site-packages, devkit/ and loader/ on PYTHONPATH."""
     env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(home)}
     ids: dict[str, Any] = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     try:
@@ -145,7 +146,8 @@ def _python_for(account: pwd.struct_passwd, home: Path) -> tuple[str, dict[str, 
         if not system.exists():
             pytest.skip(f"{account.pw_name} cannot run {sys.executable}, and there is no {system}")
         packages = sysconfig.get_paths()["purelib"]
-        env["PYTHONPATH"] = os.pathsep.join([packages, str(Path(pg.__file__).parents[2])])
+        sources = [Path(module.__file__ or "").parents[1] for module in (pg, imdb_loader)]  # devkit/, loader/
+        env["PYTHONPATH"] = os.pathsep.join([packages, *map(str, sources)])
         return str(system), env
     return sys.executable, env
 
@@ -158,7 +160,7 @@ def test_harness_works_for_an_unprivileged_user(tmp_path: Path) -> None:
     nobody = pwd.getpwnam(os.environ.get("IMDB_PG_RUN_AS", "nobody"))
     script = (
         "import os, psycopg2\n"
-        "from imdb_loader.devkit.pg import ThrowawayPostgres\n"
+        "from imdb_devkit.pg import ThrowawayPostgres\n"
         "with ThrowawayPostgres() as s:\n"
         "    cur = psycopg2.connect(s.dsn).cursor()\n"
         "    cur.execute('show server_version_num')\n"

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from imdb_devkit.server import ImdbServer, parse_range, replace_file, serve
 from imdb_loader import datasets as registry
-from imdb_loader.devkit.server import ImdbServer, parse_range, replace_file, serve
 
 BIG = "title.principals.tsv.gz"
 SMALL = "title.ratings.tsv.gz"
@@ -324,7 +324,7 @@ def test_stop_frees_the_port(files: Path) -> None:
 
 
 def test_cli_prints_the_url_and_serves_with_faults(files: Path) -> None:
-    cmd = [sys.executable, "-m", "imdb_loader.devkit.server_cli", "--dir", str(files), "--fail", "503"]
+    cmd = [sys.executable, "-m", "imdb_devkit.server_cli", "--dir", str(files), "--fail", "503"]
     proc = subprocess.Popen([*cmd, "--retry-after", "1"], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -339,6 +339,6 @@ def test_cli_prints_the_url_and_serves_with_faults(files: Path) -> None:
 
 
 def test_cli_refuses_a_missing_directory(tmp_path: Path) -> None:
-    from imdb_loader.devkit import server_cli
+    from imdb_devkit import server_cli
 
     assert server_cli.main(["--dir", str(tmp_path / "nope")]) == 2

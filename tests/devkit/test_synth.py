@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from imdb_devkit import synth, synth_cli
 from imdb_loader import datasets as registry
-from imdb_loader.devkit import synth, synth_cli
 from tests.devkit.synth_helpers import TINY_SCALE, SynthSet
 
 NULL = "\\N"
@@ -312,7 +312,7 @@ print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 @pytest.mark.slow
 def test_scale_001_runs_in_constant_memory(tmp_path: Path) -> None:
     # A fresh probe process, so only the generator (and its workers) count as children.
-    cmd = [sys.executable, "-m", "imdb_loader.devkit.synth_cli", "--out", str(tmp_path)]
+    cmd = [sys.executable, "-m", "imdb_devkit.synth_cli", "--out", str(tmp_path)]
     cmd += ["--scale", "0.01", "--seed", "5", "--jobs", "2"]
     probe = subprocess.run([sys.executable, "-c", RSS_PROBE, *cmd], capture_output=True, text=True, check=True)
     peak_kib = int(probe.stdout.strip())

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from imdb_devkit import synth
+from imdb_devkit.server import ImdbServer, serve
 from imdb_loader import cli
-from imdb_loader.devkit import synth
-from imdb_loader.devkit.server import ImdbServer, serve
 
 SCALE = 0.002
 

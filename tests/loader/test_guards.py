@@ -99,8 +99,8 @@ class TestShrinkGuard:
 
 class TestUnchangedMeansLive:
     def test_a_b_a_reloads_a(self, loaded, site, fresh_db: str, tmp_path: Path) -> None:
+        from imdb_devkit.server import serve
         from imdb_loader import cli
-        from imdb_loader.devkit.server import serve
 
         other = tmp_path / "other"
         other.mkdir()
