@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         results = runner.run()
     except Exception as exc:  # a bug: still one line for the user, the traceback with -v
         log.debug("unexpected error", exc_info=True)
-        print(f"imdb-load: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        final_line(args.log_format, f"unexpected error: {type(exc).__name__}: {exc}")
         return int(ExitCode.UNEXPECTED)
     for result in results:
         (log.error if result.status not in {LoadStatus.LOADED, LoadStatus.UNCHANGED} else log.info)(
@@ -214,9 +214,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             write_result_file(args.result_file, results)
         except ResultFileError as exc:
-            print(f"imdb-load: error: {exc}", file=sys.stderr)
+            final_line(args.log_format, f"error: {exc}")
             return int(exc.exit_code)
-    return exit_code(runner, results)
+    return exit_code(runner, results, args.log_format)
+
+
+def final_line(log_format: str, message: str) -> None:
+    """The run's last word: plain for people, a JSON error record where logs are collected, so
+    that a log pipeline files it at its level instead of as unparsed text."""
+    if log_format == "json":
+        logging.getLogger("imdb_loader.cli").error(message)
+    else:
+        print(f"imdb-load: {message}", file=sys.stderr)
 
 
 def config_from(args: argparse.Namespace) -> LoadConfig:
@@ -235,9 +244,9 @@ def config_from(args: argparse.Namespace) -> LoadConfig:
     )
 
 
-def exit_code(runner: LoadRunner, results: list[LoadResult]) -> int:
+def exit_code(runner: LoadRunner, results: list[LoadResult], log_format: str) -> int:
     if runner.stopped is not None:
-        print(f"imdb-load: {runner.stopped}", file=sys.stderr)
+        final_line(log_format, str(runner.stopped))
         return int(runner.stopped.exit_code)
     failures = [r for r in results if r.status not in {LoadStatus.LOADED, LoadStatus.UNCHANGED}]
     return failures[0].exit_code or int(ExitCode.UNEXPECTED) if failures else int(ExitCode.OK)

@@ -128,3 +128,15 @@ class TestResultFile:
         with pytest.raises(ResultFileError, match="could not write the result file /dev/full") as raised:
             write_result_file(Path("/dev/full"), self.results(LoadStatus.LOADED))
         assert raised.value.exit_code == ExitCode.RESULT_NOT_WRITTEN
+
+
+def test_the_last_line_follows_the_log_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from imdb_loader.cli import final_line
+    from imdb_loader.logs import configure
+
+    final_line("text", "error: something")
+    assert capsys.readouterr().err == "imdb-load: error: something\n"
+    configure("json")
+    final_line("json", "unexpected error: ValueError: x")
+    record = json.loads(capsys.readouterr().err)
+    assert (record["level"], record["msg"]) == ("error", "unexpected error: ValueError: x")
