@@ -108,10 +108,9 @@ def test_config_maps_it_names_exist_in_our_chart(values: dict[str, Any], default
     env_from = load_yaml_string(values["extraEnvFrom"])
     assert one(default_objects, "ConfigMap", env_from[0]["configMapRef"]["name"])
     api = values["apiServer"]
-    config = one(default_objects, "ConfigMap", api["apiServerConfigConfigMapName"])
-    assert "webserver_config.py" in config["data"]
+    assert "apiServerConfigConfigMapName" not in api, "webserver_config.py has one home: the image"
     volume = api["extraVolumes"][0]["configMap"]
-    assert volume["name"] == api["apiServerConfigConfigMapName"]
+    config = one(default_objects, "ConfigMap", volume["name"])
     assert {item["key"] for item in volume["items"]} <= set(config["data"])
     mount = api["extraVolumeMounts"][0]["mountPath"]
     permissions_env = {e["name"]: e["value"] for e in api["env"]}["IMDB_DAG_PERMISSIONS_FILE"]
