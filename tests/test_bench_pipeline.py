@@ -137,17 +137,17 @@ def test_the_ratios_come_from_the_phases_and_the_raw_tables() -> None:
     assert run.peak_disk_over_raw == pytest.approx(10 / 7)
     assert run.volume_over_peak == pytest.approx(4.0)
     assert run.largest_node_share == pytest.approx(0.2)
-    assert [c.name for c in run.checks()] == ["dbt build ÷ seven loads (wall)"]  # the rest is judged at 1.0
+    assert [c.name for c in run.checks()] == ["scale 0.2: dbt build ÷ seven loads (wall)"]  # the rest is judged at 1.0
     assert run.checks()[0].met
 
 
 def test_full_scale_is_judged_on_disk_volume_and_node_share_too() -> None:
     run = summary.Summary(_results()).largest
-    checks = {c.name: c for c in run.checks()}
+    checks = {c.name.removeprefix("scale 1: "): c for c in run.checks()}
     assert checks["dbt build ÷ seven loads (wall)"].measured == pytest.approx(1.6)
     assert not checks["dbt build ÷ seven loads (wall)"].met
     assert checks["peak disk ÷ raw tables"].measured == pytest.approx(20 / 7) and checks["peak disk ÷ raw tables"].met
-    volume = checks["chart volume ÷ peak disk"]
+    volume = checks["chart volume at the time ÷ peak disk"]
     assert volume.measured == pytest.approx(2.0) and volume.met and not volume.at_most
     assert checks["slowest node ÷ dbt build"].measured == pytest.approx(0.2)
 
@@ -181,8 +181,8 @@ def test_the_report_and_the_readme_summary(tmp_path: Path) -> None:
     text = readme.read_text()
     assert text.startswith("# intro\n\n") and text.endswith("\n\n## after\n") and "old" not in text
     assert "**1.60×** the loads" in text
-    assert "| dbt build ÷ seven loads (wall) | 1.60× | ≤ 1.5× | **no** |" in text
-    assert "| dbt build ÷ seven loads (wall) | 1.40× | ≤ 1.5× | yes |" in text
+    assert "| scale 1: dbt build ÷ seven loads (wall) | 1.60× | ≤ 1.5× | **no** |" in text
+    assert "| scale 0.2: dbt build ÷ seven loads (wall) | 1.40× | ≤ 1.5× | yes |" in text
     md = (out / "results.md").read_text()
     assert "| 0.2 → 1 | ×5.00 | ×5.00 | ×5.71 | 1.14× | **no** |" in md
     assert "  1. Two (movie, 2001) [tt2], score 0.5000: same director" in md

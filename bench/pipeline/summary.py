@@ -128,18 +128,21 @@ class Run:
 
     def checks(self) -> list[Check]:
         checks = []
+        at = f"scale {self.scale:g}: "
         if self.scale in TARGET_SCALES:
-            checks.append(Check("dbt build ÷ seven loads (wall)", self.dbt_over_loads, Target.DBT_OVER_LOADS.value))
+            checks.append(
+                Check(at + "dbt build ÷ seven loads (wall)", self.dbt_over_loads, Target.DBT_OVER_LOADS.value)
+            )
         if self.scale == FULL_SCALE:
             checks += [
-                Check("peak disk ÷ raw tables", self.peak_disk_over_raw, Target.PEAK_DISK_OVER_RAW.value),
+                Check(at + "peak disk ÷ raw tables", self.peak_disk_over_raw, Target.PEAK_DISK_OVER_RAW.value),
                 Check(
-                    "chart volume ÷ peak disk",
+                    at + "chart volume at the time ÷ peak disk",
                     self.volume_over_peak,
                     Target.VOLUME_HEADROOM.value,
                     at_most=False,
                 ),
-                Check("slowest node ÷ dbt build", self.largest_node_share, Target.NODE_SHARE.value),
+                Check(at + "slowest node ÷ dbt build", self.largest_node_share, Target.NODE_SHARE.value),
             ]
         return checks
 
