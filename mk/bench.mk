@@ -28,17 +28,17 @@ $(PIMDB_VENV)/.installed: requirements/pimdb.lock
 
 .PHONY: bench
 bench: $(VENV)/.installed $(PIMDB_VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark ours vs the INSERT baseline, pimdb and the COPY ceiling (never part of `make test`).
-	$(BIN)/python tests/benchmarks/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
+	$(BIN)/python bench/loader/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
 	  --imdb-load $(LOADER_VENV)/bin/imdb-load $(BENCH_ARGS)
 
 .PHONY: bench-refresh
 bench-refresh: $(VENV)/.installed $(LOADER_VENV)/.installed ## Benchmark only the unchanged day: a parallel load, then all seven skipped.
-	$(BIN)/python tests/benchmarks/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
+	$(BIN)/python bench/loader/bench.py --scale $(BENCH_SCALE) --repeat $(REPEAT) \
 	  --imdb-load $(LOADER_VENV)/bin/imdb-load --contenders ours-parallel --out build/bench-refresh $(BENCH_ARGS)
 
 .PHONY: bench-report
 bench-report: $(VENV)/.installed ## Redraw docs/benchmarks/results.md, chart.png and the README summary from results.json.
-	$(BIN)/python tests/benchmarks/bench.py --report-only
+	$(BIN)/python bench/loader/bench.py --report-only
 
 .PHONY: bench-pipeline
 bench-pipeline: $(VENV)/.installed $(DBT_VENV)/.installed $(LOADER_VENV)/.installed ## The whole pipeline at SCALE: loads as the DAG runs them, dbt build, freshness; peak disk and memory (never part of `make test`).

@@ -29,7 +29,7 @@ def bench_command(*settings: str) -> str:
         check=True,
         timeout=60,
     ).stdout
-    (line,) = [x for x in out.replace("\\\n", " ").splitlines() if "tests/benchmarks/bench.py" in x]
+    (line,) = [x for x in out.replace("\\\n", " ").splitlines() if "bench/loader/bench.py" in x]
     return " ".join(line.split())
 
 

@@ -19,7 +19,7 @@ from .conftest import REPO_ROOT
 
 def _benchmark_modules() -> tuple[ModuleType, ModuleType]:
     """bench_summary and bench_report, imported as bench.py imports them (its folder on the path)."""
-    folder = str(REPO_ROOT / "tests" / "benchmarks")
+    folder = str(REPO_ROOT / "bench" / "loader")
     if folder not in sys.path:
         sys.path.insert(0, folder)
     return importlib.import_module("bench_summary"), importlib.import_module("bench_report")

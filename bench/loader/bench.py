@@ -6,8 +6,8 @@ contenders run interleaved, ``--repeat`` times, each in a fresh database that is
 (and the server CHECKPOINTed) outside the timings. Results go to ``--out``: results.json,
 results.md (the README's Performance table) and chart.png.
 
-    python tests/benchmarks/bench.py --scale 0.02 --repeat 3
-    python tests/benchmarks/bench.py --report-only     # redraw from results.json
+    python bench/loader/bench.py --scale 0.02 --repeat 3
+    python bench/loader/bench.py --report-only     # redraw from results.json
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Two builds of ``imdb-load`` against each other, interleaved on one server: did a change cost speed?
 
-    python tests/benchmarks/bench_ab.py --before OLD/bin/imdb-load --after NEW/bin/imdb-load \\
+    python bench/loader/bench_ab.py --before OLD/bin/imdb-load --after NEW/bin/imdb-load \\
         --files /tmp/imdb-bench/scale-0.02-seed-1 --rounds 5 --out docs/benchmarks/ab/NAME.json
 
 Each round runs ``imdb-load all --force`` once with each build, alternating which goes first, each into a

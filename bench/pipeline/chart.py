@@ -66,10 +66,10 @@ def _disk(ax: Any, s: Summary) -> None:
 
 def chart(s: Summary, path: Path) -> None:
     # Imported here: matplotlib takes a second to import, and only drawing needs it.
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 3, figsize=(20, 5.5), gridspec_kw={"width_ratios": [1, 1.2, 1]})
     _phases(axes[0], s)
