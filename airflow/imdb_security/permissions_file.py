@@ -2,7 +2,7 @@
 
 Two forms, both accepted forever:
 
-Version 1, the seed's form (no ``version`` key): every listed DAG is read-only::
+Version 1, the original Docker Compose pipeline's form (no ``version`` key): every listed DAG is read-only::
 
     {"alice": ["imdb_download_and_load_dag"], "bob": []}
 

@@ -300,7 +300,7 @@ def test_changing_the_file_and_resyncing_changes_access(fab, permissions_file):
         resync(flask_app, auth_manager)
 
 
-def test_version_1_file_from_the_seed_still_works(fab, permissions_file):
+def test_version_1_file_of_the_original_pipeline_still_works(fab, permissions_file):
     api, auth_manager, flask_app = fab
     permissions_file.write_text(json.dumps({"alice": ["dag_c"], "dave": ["dag_a", "dag_b"]}))
     try:
