@@ -53,7 +53,7 @@ cluster-down: ## Delete the kind cluster and everything in it.
 # images/build.py prints its commands itself under DRY_RUN (which engine and bases it would use
 # is decided by probing, so the commands are not known to make).
 images: ## Build the airflow, loader and dbt images (docker, else podman; local stand-in bases if the real ones cannot be pulled) and load them into the cluster.
-	$(IMAGES_PYTHON) images/build.py --engine $(CONTAINER_ENGINE) --docker $(DOCKER) --podman $(PODMAN) \
+	@$(IMAGES_PYTHON) images/build.py --engine $(CONTAINER_ENGINE) --docker $(DOCKER) --podman $(PODMAN) \
 	  --tag $(IMAGE_TAG) --load $(IMAGE_LOAD) --kind $(KIND) --kind-cluster $(KIND_CLUSTER) --minikube $(MINIKUBE) \
 	  $(if $(RUN),--dry-run)
 
