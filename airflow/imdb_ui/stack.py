@@ -277,7 +277,8 @@ class LocalAirflow:
             "IMDB_LOADS_POOL_SLOTS": str(self.options.pool_slots),
             "IMDB_DAG_PERMISSIONS_FILE": str(self.permissions_file),
             "IMDB_DBT_TARGET_PATH": str(self.root / "dbt-target"),
-            "IMDB_DBT_VENV": os.environ.get("IMDB_DBT_VENV", str(REPO_ROOT / ".venvs" / "dbt")),
+            # The local runner finds dbt from these, or in the venv `make setup` creates.
+            **{name: os.environ[name] for name in ("IMDB_DBT_BIN", "IMDB_DBT_VENV") if os.environ.get(name)},
         }
 
     def airflow(self, *args: str, stdin: str | None = None, timeout: float = 300) -> str:

@@ -31,20 +31,10 @@ DAG_ID = "imdb_download_and_load_dag"
 SERVICE_ACCOUNT_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 FALLBACK_NAMESPACE = "imdb"
 
-# The warehouse as the cluster names it (CONTRACTS.md); used for asset URIs, not for connecting.
+# The warehouse as the cluster names it (docs/contracts.md); used for asset URIs, not for connecting.
 WAREHOUSE_ASSET_AUTHORITY = "imdb-warehouse-rw:5432"
 WAREHOUSE_DATABASE = "imdb"
 MARTS_SCHEMA = "imdb_marts"
-MARTS = (
-    "dim_titles",
-    "dim_people",
-    "bridge_title_genres",
-    "bridge_title_people",
-    "fct_title_ratings",
-    "title_recommendations",
-    "genre_year_trends",
-    "person_filmography",
-)
 
 # Environment variable -> default. Every name is also the name of the Airflow Variable that
 # overrides it at run time. ``IMDB_JOBS_NAMESPACE`` has a computed default (see below).

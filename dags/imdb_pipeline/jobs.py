@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from imdb_loader.datasets import DATASETS, Dataset
-from imdb_loader.errors import ExitCode
+from imdb_loader.outcome import ExitCode
 
 # Where the loader writes its JSON summary inside a pod: the path the KubernetesPodOperator's
 # xcom sidecar reads back (``do_xcom_push=True``).

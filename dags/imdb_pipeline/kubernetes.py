@@ -22,6 +22,7 @@ from airflow.providers.cncf.kubernetes.utils.pod_manager import PodManager
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from kubernetes.client import models as k8s  # type: ignore[import-untyped]
 
+from imdb_loader.libpq import PG_ENV
 from imdb_pipeline import config as cfg
 from imdb_pipeline.jobs import (
     DBT,
@@ -41,14 +42,8 @@ TMP_VOLUME = "tmp"
 POD_TMP = "/tmp"  # noqa: S108
 POD_STARTUP_TIMEOUT_SECONDS = 600  # first pulls of the images on a fresh kind node are slow
 
-# libpq variable -> key of the CloudNativePG app secret (CONTRACTS.md).
-DB_SECRET_KEYS = {
-    "PGHOST": "host",
-    "PGPORT": "port",
-    "PGDATABASE": "dbname",
-    "PGUSER": "user",
-    "PGPASSWORD": "password",
-}
+# libpq variable -> key of the CloudNativePG app secret, whose keys are libpq's keywords.
+DB_SECRET_KEYS = {env: keyword for keyword, env in PG_ENV.items()}
 
 
 def db_secrets(secret_name: str) -> list[Secret]:

@@ -1,9 +1,9 @@
 """The ``local`` runner: the same commands as the pods, run as local processes.
 
 With ``IMDB_PIPELINE_RUNNER=local`` the whole DAG runs on a laptop or in CI without a
-cluster: ``imdb-load`` comes from ``PATH`` (or ``IMDB_LOAD_BIN``), dbt from ``IMDB_DBT_BIN``,
-else ``$IMDB_DBT_VENV/bin/dbt``, else ``<repo>/.venvs/dbt/bin/dbt``. The database is whatever
-``IMDB_DSN`` or the libpq ``PG*`` variables of the Airflow process point at.
+cluster: ``imdb-load`` comes from ``PATH`` (or ``IMDB_LOAD_BIN``), dbt from where
+``local_tools.dbt_command`` finds it. The database is whatever ``IMDB_DSN`` or the libpq
+``PG*`` variables of the Airflow process point at.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from imdb_loader.libpq import pg_env
 from imdb_pipeline import config as cfg
 from imdb_pipeline.jobs import (
     DBT_SCRIPT,
@@ -29,19 +30,8 @@ from imdb_pipeline.jobs import (
     dbt_arguments,
     permanent_load_failure,
 )
+from imdb_pipeline.local_tools import REPO_ROOT, dbt_command
 from imdb_pipeline.logs import parse_line
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# libpq connection keyword -> the environment variable dbt's profile reads (CONTRACTS.md).
-DSN_TO_PG_ENV = {
-    "host": "PGHOST",
-    "port": "PGPORT",
-    "dbname": "PGDATABASE",
-    "user": "PGUSER",
-    "password": "PGPASSWORD",
-    "sslmode": "PGSSLMODE",
-}
 
 
 def loader_command() -> str:
@@ -50,23 +40,6 @@ def loader_command() -> str:
     if not found:
         raise AirflowFailException("imdb-load is not on PATH; install loader/ or set IMDB_LOAD_BIN")
     return found
-
-
-def dbt_command() -> str:
-    explicit = os.environ.get("IMDB_DBT_BIN", "").strip()
-    if explicit:
-        return explicit
-    venv = os.environ.get("IMDB_DBT_VENV", "").strip()
-    base = Path(venv) if venv else REPO_ROOT / ".venvs" / "dbt"
-    return str(base / "bin" / "dbt")
-
-
-def pg_env_from_dsn(dsn: str) -> dict[str, str]:
-    """``PG*`` variables equivalent to a libpq DSN (URI or keyword form), for dbt's profile."""
-    from psycopg2.extensions import parse_dsn
-
-    parsed = parse_dsn(dsn)
-    return {env: str(parsed[key]) for key, env in DSN_TO_PG_ENV.items() if parsed.get(key)}
 
 
 class SubprocessOperator(BaseOperator):
@@ -147,7 +120,7 @@ class LocalDbtOperator(SubprocessOperator):
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         dsn = env.get("IMDB_DSN", "").strip()
         if dsn:
-            env.update(pg_env_from_dsn(dsn))
+            env.update(pg_env(dsn))
         argv = ["/bin/sh", "-c", DBT_SCRIPT, dbt_command(), *dbt_arguments(project_dir, target_path)]
         code = self.run_logged(argv, env)
         if code != 0:

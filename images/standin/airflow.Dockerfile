@@ -3,13 +3,13 @@
 #
 # What it keeps of the official image: the user airflow (uid 50000, group 0, home
 # /home/airflow), AIRFLOW_HOME=/opt/airflow as the working directory, pip installing into the
-# user's ~/.local (PIP_USER), and Airflow 3.3.2 with the providers this project uses, resolved
-# against requirements/dev.lock (the versions the test suite runs). What it lacks is listed in
+# user's ~/.local (PIP_USER), and Airflow 3.3.2 with the providers this project uses
+# (requirements/airflow.txt), resolved against requirements/dev.lock (the versions the test
+# suite runs). What it lacks is listed in
 # docs/kubernetes.md ("Stand-in bases").
 ARG PYTHON_IMAGE
 FROM ${PYTHON_IMAGE}
 ARG PIP_CERT
-ARG AIRFLOW_VERSION=3.3.2
 LABEL org.opencontainers.image.title="standin-apache-airflow" \
       org.opencontainers.image.description="Local stand-in for apache/airflow:3.3.2-python3.11; do not push" \
       io.imdb-pipeline.standin-for="apache/airflow:3.3.2-python3.11"
@@ -25,12 +25,9 @@ RUN useradd --uid 50000 --gid 0 --home-dir /home/airflow --create-home --shell /
  && chown 50000:0 /opt/airflow \
  && chmod g+w /opt/airflow /home/airflow
 COPY requirements/dev.lock /tmp/constraints.txt
+COPY requirements/airflow.txt /tmp/airflow-requirements.txt
 USER 50000:0
-RUN pip install --constraint /tmp/constraints.txt \
-      "apache-airflow==${AIRFLOW_VERSION}" \
-      apache-airflow-providers-cncf-kubernetes \
-      apache-airflow-providers-fab \
-      apache-airflow-providers-postgres \
+RUN pip install --constraint /tmp/constraints.txt --requirement /tmp/airflow-requirements.txt \
  && airflow version
 WORKDIR /opt/airflow
 CMD ["airflow", "version"]

@@ -158,23 +158,6 @@ def test_local_runner_builds_the_same_tasks_without_kubernetes(monkeypatch):
     assert "local" in dag.tags
 
 
-def test_local_runner_turns_a_dsn_into_libpq_variables_for_dbt():
-    from imdb_pipeline.local import pg_env_from_dsn
-
-    assert pg_env_from_dsn("postgresql://imdb:s3cret@db.example:6543/warehouse?sslmode=require") == {
-        "PGHOST": "db.example",
-        "PGPORT": "6543",
-        "PGDATABASE": "warehouse",
-        "PGUSER": "imdb",
-        "PGPASSWORD": "s3cret",
-        "PGSSLMODE": "require",
-    }
-    assert pg_env_from_dsn("host=/var/run/postgresql dbname=imdb") == {
-        "PGHOST": "/var/run/postgresql",
-        "PGDATABASE": "imdb",
-    }
-
-
 class XComStub:
     """Stands in for the task instance: hands out given load results for the load task ids."""
 

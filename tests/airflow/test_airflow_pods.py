@@ -8,10 +8,12 @@ import kubernetes_validate
 import pytest
 
 from imdb_loader.datasets import DATASETS
+from imdb_loader.libpq import PG_ENV
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 KUBERNETES_VERSION = "1.33.0"
-SECRET_KEYS = {"PGHOST": "host", "PGPORT": "port", "PGDATABASE": "dbname", "PGUSER": "user", "PGPASSWORD": "password"}
+# The app secret's keys are libpq's keywords; each pod variable is the keyword's PG* name.
+SECRET_KEYS = {env: keyword for keyword, env in PG_ENV.items()}
 TASK_IDS = [ds.task_id for ds in DATASETS] + ["dbt_build"]
 HEAVY = {ds.task_id for ds in DATASETS if ds.heavy}
 

@@ -13,11 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from imdb_pipeline.local_tools import dbt_command
 
 from imdb_loader.logs import JsonFormatter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DBT = Path(os.environ.get("IMDB_DBT_VENV", REPO_ROOT / ".venvs" / "dbt")) / "bin" / "dbt"
+DBT = Path(dbt_command())
 # A port nothing listens on: the loader fails to connect and says so at ERROR, exit code 6.
 DEAD_DSN = "postgresql://nobody:secret@127.0.0.1:1/imdb"
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import psycopg2.extensions
+import psycopg2
 import pytest
 
 from imdb_devkit import pg, synth
 from imdb_devkit.server import ImdbServer, serve
+from imdb_loader.libpq import PG_ENV, pg_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TAG = "containers-test"
@@ -149,22 +150,13 @@ class Database:
     @property
     def secret(self) -> dict[str, str]:
         """The keys of the CloudNativePG app secret the pods reference."""
-        names = {"PGHOST": "host", "PGPORT": "port", "PGDATABASE": "dbname", "PGUSER": "user", "PGPASSWORD": "password"}
-        return {key: self.libpq[env] for env, key in names.items()}
+        return {keyword: self.libpq.get(env, "") for keyword, env in PG_ENV.items()}
 
 
 def new_database(server: pg.Server, prefix: str) -> tuple[str, Database]:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     dsn = server.create_database(name)
-    parts = psycopg2.extensions.parse_dsn(dsn)
-    libpq = {
-        "PGHOST": parts.get("host", "127.0.0.1"),
-        "PGPORT": str(parts.get("port", "5432")),
-        "PGDATABASE": parts["dbname"],
-        "PGUSER": parts["user"],
-        "PGPASSWORD": parts.get("password", ""),
-    }
-    return name, Database(dsn, libpq)
+    return name, Database(dsn, pg_env(dsn))
 
 
 def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:

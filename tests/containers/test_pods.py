@@ -283,7 +283,7 @@ def test_helm_test_pod_reaches_the_database(
         images, podded, [*adapted, f"image {real} -> {repository}:{tag} (stand-in)"], tmp_path_factory.mktemp("t")
     )
     assert run.exit_code == 0, run.logs
-    assert "raw_tables_present" in run.logs and str(len(DATASETS)) in run.logs.split("raw_tables_present", 1)[1]
+    assert f"datasets_live: {len(DATASETS)} in imdb_raw" in run.logs, run.logs
     assert run.inspect["Config"]["User"].split(":")[0] == str(
         job["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
     )

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
-import psycopg2.extensions
 import pytest
+from imdb_pipeline.local_tools import dbt_command
 
 from imdb_devkit import pg, synth
 from imdb_devkit.server import serve
+from imdb_loader.libpq import pg_env
 
 from ..conftest import DBT_MARTS, REPO_ROOT
 
@@ -33,8 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 SCALE = 0.002
 SEED = 5
 DBT_PROJECT = REPO_ROOT / "dbt"
-DBT_VENV = Path(os.environ.get("IMDB_DBT_VENV", REPO_ROOT / ".venvs" / "dbt"))
-DBT = DBT_VENV / "bin" / "dbt"
+DBT = Path(dbt_command())
 # The loader that fills the warehouse; IMDB_LOAD_BIN (as the DAG's local runner reads it) picks another build.
 IMDB_LOAD = Path(os.environ.get("IMDB_LOAD_BIN") or Path(sys.executable).parent / "imdb-load")
 # Synthetic votes are small at this scale; the default (1000) is meant for real IMDb data.
@@ -87,13 +87,6 @@ class Warehouse:
         return run_dbt(self.dbt_env, *args)
 
 
-def libpq_env(dsn: str) -> dict[str, str]:
-    """The PG* variables dbt's profiles.yml reads, from a DSN."""
-    parts = psycopg2.extensions.parse_dsn(dsn)
-    names = {"host": "PGHOST", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER", "password": "PGPASSWORD"}
-    return {env: str(parts[key]) for key, env in names.items() if key in parts}
-
-
 def run_dbt(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(DBT), *args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT)],
@@ -134,7 +127,7 @@ def warehouse(pg_server: pg.Server, tmp_path_factory: pytest.TempPathFactory) ->
         work = tmp_path_factory.mktemp("dbt")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PG")},
-            **libpq_env(dsn),
+            **pg_env(dsn),
             "DBT_TARGET_PATH": str(work / "target"),
             "DBT_LOG_PATH": str(work / "logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

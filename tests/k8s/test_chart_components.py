@@ -235,14 +235,6 @@ class TestCheckValues:
     @pytest.mark.parametrize(
         ("values", "message"),
         [
-            (
-                {"pipeline": {"datasets": ["title.basics", "title.bogus"]}},
-                'pipeline.datasets: unknown dataset "title.bogus"',
-            ),
-            (
-                {"pipeline": {"datasets": ["title.basics", "title.basics"]}},
-                "pipeline.datasets: a dataset is listed twice",
-            ),
             ({"images": {"loader": {"tag": ""}}}, "images.loader: set a tag or a digest"),
             ({"jobs": {"createNamespace": True}}, "jobs.createNamespace: set jobs.namespace"),
             ({"jobs": {"namespace": "imdb", "createNamespace": True}}, "is the release namespace"),

@@ -15,14 +15,15 @@ from typing import Any
 import pytest
 
 from imdb_loader.datasets import DATASETS
+from imdb_loader.libpq import PG_ENV
 from tests.k8s.conftest import EXTRAS_VALUES
 from tests.k8s.helpers import CHART_DIR, REPO_ROOT, load_yaml, one, render_chart
 
 DAG_PACKAGE = REPO_ROOT / "dags" / "imdb_pipeline"
-# Offered by the chart for humans and the helm test; the DAG takes its tasks from the registry.
-CHART_ONLY_SETTINGS = {"IMDB_DATASETS"}
 # DAG settings whose defaults are right for pods and that the chart leaves alone.
 DAG_ONLY_SETTINGS = {"IMDB_DBT_PROJECT_DIR"}
+# Set by the chart only when a value asks for it; else the DAG takes the loader's defaults.
+LOADER_DEFAULT_SETTINGS = {"IMDB_BASE_URL": "baseUrl", "IMDB_SCHEMA": "rawSchema"}
 
 
 def load_module(path: Path, name: str) -> ModuleType:
@@ -62,22 +63,32 @@ def image_repository(reference: str) -> str:
 
 def test_config_map_speaks_the_dags_language(dag_config: ModuleType, pipeline_config: dict[str, str]) -> None:
     dag_settings = set(dag_config.DEFAULTS)
-    assert set(pipeline_config) - CHART_ONLY_SETTINGS <= dag_settings, "the DAG would ignore these"
-    assert dag_settings - DAG_ONLY_SETTINGS <= set(pipeline_config), "the chart does not set these"
+    assert set(pipeline_config) <= dag_settings, "the DAG would ignore these"
+    unset = dag_settings - DAG_ONLY_SETTINGS - set(LOADER_DEFAULT_SETTINGS)
+    assert unset <= set(pipeline_config), "the chart does not set these"
     dag_config.load(pipeline_config)  # the DAG accepts every value the chart renders
 
 
+def test_the_loaders_defaults_are_not_restated(dag_config: ModuleType, pipeline_config: dict[str, str]) -> None:
+    assert not set(LOADER_DEFAULT_SETTINGS) & set(pipeline_config), "left out: the DAG uses the loader's defaults"
+    chosen = {"baseUrl": "http://mirror.example/imdb/", "rawSchema": "imdb_raw_test"}
+    rendered = dict(one(render_chart({"pipeline": chosen}), "ConfigMap", "imdb-pipeline-config")["data"])
+    for name, key in LOADER_DEFAULT_SETTINGS.items():
+        assert rendered[name] == chosen[key], name
+    conf = dag_config.load(rendered)
+    assert (conf.base_url, conf.schema) == (chosen["baseUrl"], chosen["rawSchema"])
+
+
 def test_contract_defaults_agree(dag_config: ModuleType, pipeline_config: dict[str, str]) -> None:
-    for name in ("IMDB_JOB_SERVICE_ACCOUNT", "IMDB_DB_SECRET", "IMDB_BASE_URL", "IMDB_SCHEMA", "IMDB_PIPELINE_RUNNER"):
+    for name in ("IMDB_JOB_SERVICE_ACCOUNT", "IMDB_DB_SECRET", "IMDB_PIPELINE_RUNNER"):
         assert pipeline_config[name] == dag_config.DEFAULTS[name], name
     assert pipeline_config["IMDB_JOB_RUN_AS_USER"] == dag_config.DEFAULTS["IMDB_JOB_RUN_AS_USER"]
 
 
 def test_db_secret_has_every_key_the_pods_map(pipeline_config: dict[str, str]) -> None:
-    keys = module_constant(DAG_PACKAGE / "kubernetes.py", "DB_SECRET_KEYS")
     objects = render_chart()
     secret = one(objects, "Secret", pipeline_config["IMDB_DB_SECRET"])
-    assert set(keys.values()) <= set(secret["stringData"])
+    assert set(PG_ENV) <= set(secret["stringData"]), "the pods map libpq's keywords from the app secret"
     assert secret["metadata"]["namespace"] == pipeline_config["IMDB_JOBS_NAMESPACE"]
 
 
@@ -130,19 +141,12 @@ def test_dbt_project_dir_matches_the_image(dag_config: ModuleType) -> None:
     assert re.findall(r"^WORKDIR (\S+)", text, re.MULTILINE)[-1] == dag_config.POD_DBT_PROJECT_DIR
 
 
-def test_datasets_are_the_registrys() -> None:
-    registry = sorted(d.name for d in DATASETS)
-    assert sorted(load_yaml(CHART_DIR / "values.yaml")["pipeline"]["datasets"]) == registry
-    check = (CHART_DIR / "templates" / "check-values.yaml").read_text(encoding="utf-8")
-    known = re.search(r"\$known := list (.*?) \}\}", check)
-    assert known and sorted(re.findall(r'"([^"]+)"', known.group(1))) == registry
-
-
-def test_helm_test_checks_every_raw_table() -> None:
+def test_helm_test_finds_raw_tables_by_the_registrys_rule() -> None:
+    """The helm test reads what was loaded from load_runs and names each table as the registry does."""
     job = one(render_chart(), "Job", "imdb-pipeline-test-warehouse")
     sql = " ".join(job["spec"]["template"]["spec"]["containers"][0]["args"])
-    for dataset in DATASETS:
-        assert f"imdb_raw.{dataset.table}" in sql
+    assert "replace(run.dataset, '.', '_')" in sql and "load_runs" in sql
+    assert all(dataset.table == dataset.name.replace(".", "_") for dataset in DATASETS)
 
 
 def test_webserver_config_has_one_home() -> None:

@@ -15,6 +15,7 @@ from imdb_loader.cli import check_result_file, overall_status, write_result_file
 from imdb_loader.config import LoadConfig, RejectLimit, describe_dsn
 from imdb_loader.connection import CONNECT_DEFAULTS, connection_defaults, sets_statement_timeout
 from imdb_loader.errors import ConfigError, ResultFileError, SourceFormatError
+from imdb_loader.libpq import pg_env
 from imdb_loader.load import LoadResult
 from imdb_loader.outcome import ExitCode, LoadStatus
 from imdb_loader.rows import check_header, visible
@@ -140,3 +141,18 @@ def test_the_last_line_follows_the_log_format(capsys: pytest.CaptureFixture[str]
     final_line("json", "unexpected error: ValueError: x")
     record = json.loads(capsys.readouterr().err)
     assert (record["level"], record["msg"]) == ("error", "unexpected error: ValueError: x")
+
+
+def test_a_dsn_becomes_libpq_variables_for_dbt() -> None:
+    assert pg_env("postgresql://imdb:s3cret@db.example:6543/warehouse?sslmode=require") == {
+        "PGHOST": "db.example",
+        "PGPORT": "6543",
+        "PGDATABASE": "warehouse",
+        "PGUSER": "imdb",
+        "PGPASSWORD": "s3cret",
+        "PGSSLMODE": "require",
+    }
+    assert pg_env("host=/var/run/postgresql dbname=imdb") == {
+        "PGHOST": "/var/run/postgresql",
+        "PGDATABASE": "imdb",
+    }
