@@ -4,6 +4,9 @@
             {'columns': ['title_id', 'person_id', 'role'], 'unique': True},
             {'columns': ['person_id']},
         ],
+        pre_hook=[
+            "set local maintenance_work_mem = '{{ var('bridge_index_maintenance_work_mem') }}'",
+        ],
         post_hook=[
             "create statistics on title_id, person_id from {{ this }}",
             "analyze {{ this }}",
@@ -14,7 +17,12 @@
     them it guesses a tenth of the rows for person_filmography's GROUP BY and picks a
     plan that aggregates the whole bridge once per parallel worker.
     Two indexes: the key, which serves "who is in this title", and person_id, which serves
-    "which titles has this person been in" through the person_filmography view. -#}
+    "which titles has this person been in" through the person_filmography view.
+    Both index builds sort the whole credit set (129 M rows at IMDb's size). SET LOCAL
+    gives them var bridge_index_maintenance_work_mem for this model's transaction only
+    (dbt runs the pre-hook, the CREATE TABLE and both CREATE INDEX in one transaction):
+    measured at 0.05 with memory scaled down 20x to mimic 1.0 (12.8 MB vs 51 MB, i.e. the
+    chart's 256 MB vs 1 GB), the two builds took 30.8 s vs 18.2 s. -#}
 
 select
     credits.title_id,
