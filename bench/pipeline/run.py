@@ -46,6 +46,7 @@ from probes import Sampler  # noqa: E402
 
 from imdb_devkit import pg, synth  # noqa: E402
 from imdb_devkit.server import serve  # noqa: E402
+from imdb_loader.libpq import pg_env  # noqa: E402
 
 VALUES = REPO / "charts" / "imdb-pipeline" / "values.yaml"
 DEFAULT_OUT = REPO / "docs" / "benchmarks" / "pipeline"
@@ -143,12 +144,6 @@ def run_pool(
 
 def run_one(name: str, cmd: list[str], env: dict[str, str], logs: Path, abort: Sampler | None = None) -> Process:
     return run_pool([(name, cmd)], env, 1, logs, abort)[0]
-
-
-def libpq_env(dsn: str) -> dict[str, str]:
-    parts = psycopg2.extensions.parse_dsn(dsn)
-    names = {"host": "PGHOST", "port": "PGPORT", "dbname": "PGDATABASE", "user": "PGUSER", "password": "PGPASSWORD"}
-    return {env: str(parts[key]) for key, env in names.items() if key in parts}
 
 
 def load_commands(imdb_load: str, results: Path) -> list[tuple[str, list[str]]]:
@@ -330,7 +325,7 @@ def measure(server: pg.ThrowawayPostgres, files: Path, work: Path, tools: Tools)
             _check(step, step.name)
         dbt_env = {
             **base_env,
-            **libpq_env(dsn),
+            **pg_env(dsn),
             "DBT_TARGET_PATH": str(work / "target"),
             "DBT_LOG_PATH": str(work / "dbt-logs"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

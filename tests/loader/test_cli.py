@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from imdb_loader import datasets
 from imdb_loader.errors import ExitCode
+from imdb_loader.libpq import pg_env
 
 from .conftest import publish, query
 
@@ -80,11 +81,7 @@ def test_libpq_environment_is_enough(clean_files: Path, site, fresh_db: str) -> 
     parts = urlsplit(fresh_db)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PG", "IMDB_"))},
-        "PGHOST": parts.hostname or "",
-        "PGPORT": str(parts.port),
-        "PGDATABASE": parts.path.lstrip("/"),
-        "PGUSER": parts.username or "",
-        "PGPASSWORD": parts.password or "",
+        **pg_env(fresh_db),
         "IMDB_BASE_URL": server.base_url,
     }
     out = imdb_load("title.ratings", env=env)
