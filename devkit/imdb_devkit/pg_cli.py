@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
-from urllib.parse import unquote, urlsplit
 
 import psycopg2
 
 from imdb_devkit.pg import HarnessError, ThrowawayPostgres
+from imdb_loader.libpq import pg_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,14 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     conn.cursor().execute(f'CREATE DATABASE "{args.database}"')
     conn.close()
     dsn = server.dsn_for(args.database)
-    parts = urlsplit(dsn)
     print(f"PostgreSQL 18 is running in {server.root} (Ctrl-C stops it and deletes everything)")
     print(f"export IMDB_DSN='{dsn}'")
-    print(
-        f"export PGHOST={parts.hostname} PGPORT={parts.port} PGDATABASE={args.database} "
-        f"PGUSER={parts.username} PGPASSWORD='{unquote(parts.password or '')}'",
-        flush=True,
-    )
+    exports = " ".join(f"{name}={shlex.quote(value)}" for name, value in pg_env(dsn).items())
+    print(f"export {exports}", flush=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         signal.pause()
