@@ -10,7 +10,7 @@ what a client sent.
 
 Each request reads the file as it is at that moment (validators from ``fstat`` of the open
 file), so replacing a file on disk, as IMDb's daily refresh does, changes its ETag and
-Last-Modified.
+Last-Modified: ``imdb-synth --day N+1`` over a served folder of day N is the next day's IMDb.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
+
+from imdb_devkit.synth import publish
 
 CONTENT_TYPES = {".gz": "application/x-gzip", ".tsv": "text/tab-separated-values; charset=utf-8"}
 _CHUNK = 64 * 1024
@@ -500,13 +502,11 @@ def replace_file(target: Path | str, content: bytes | Path | str) -> None:
 
     Atomic (write beside it, then rename), so the file gets a new inode and ETag; its
     mtime is set at least one second past the old one, so ``Last-Modified`` changes too
-    even when the test runs within the same second.
+    even when the test runs within the same second. ``imdb_devkit.synth.generate`` publishes
+    its files the same way, so writing day N+1 over day N is a new version of every file.
     """
     target = Path(target)
     data = content if isinstance(content, bytes) else Path(content).read_bytes()
-    old_mtime = target.stat().st_mtime if target.exists() else 0.0
     staging = target.with_name(f".{target.name}.replacing")
     staging.write_bytes(data)
-    new_mtime = max(time.time(), int(old_mtime) + 1.0)
-    os.utime(staging, (new_mtime, new_mtime))
-    os.replace(staging, target)
+    publish(staging, target)

@@ -15,22 +15,28 @@ Design, so the output can be trusted by tests and benchmarks:
   ``QUIRKS``), so they exist at any scale. Tests must still find them by reading files.
 * Dirt (duplicate keys, dangling references) appears at ``dirty_rate`` plus at one fixed
   row per file; ``dirty_rate=0`` (``--clean``) produces none, for exact round trips.
+* Days. ``day`` N > 0 writes the files N days later: the same rows from the same streams,
+  plus the ids added since, then the day's churn (``imdb_devkit.days`` says what changes,
+  ``imdb_devkit.churn`` applies it). Day 0, the default, is what this always wrote.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import itertools
 import math
 import multiprocessing
 import os
 import random
-import zlib
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from imdb_devkit.days import DEFAULT_CHANGES, Day, DayChanges
+from imdb_devkit.hashing import mix64, salt, unit
 from imdb_loader import datasets as registry
 
 NULL = registry.NULL_MARKER
@@ -45,29 +51,9 @@ MAX_PRINCIPALS = 10
 MAX_AKAS = 250
 SERIES_STRIDE = 33
 """Every 33rd title is a series, so an episode finds a parent arithmetically (~3% of titles)."""
+NEW_PEOPLE_CREDITS = 0.3
+"""Share of a new title's credits, and of a new person's known-for titles, that go to newcomers."""
 BATCH_ROWS = 20_000
-_MASK64 = (1 << 64) - 1
-_INV_2_53 = 1.0 / (1 << 53)
-
-
-# --------------------------------------------------------------------------- hashing
-
-
-def _mix64(x: int) -> int:
-    """splitmix64's finalizer: a well-spread 64-bit hash of an integer."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
-
-
-def _salt(seed: int, purpose: str) -> int:
-    return _mix64((seed & _MASK64) ^ (zlib.crc32(purpose.encode()) << 32))
-
-
-def _unit(index: int, salt: int) -> float:
-    """A uniform number in [0, 1) that depends only on (index, salt)."""
-    return (_mix64(index ^ salt) >> 11) * _INV_2_53
 
 
 # --------------------------------------------------------------------------- vocabularies
@@ -232,7 +218,10 @@ def nconst(index: int) -> str:
 
 @dataclass(frozen=True)
 class Plan:
-    """Sizes and per-title facts every file agrees on. Pure functions of (seed, scale)."""
+    """Sizes and per-title facts every file agrees on. Pure functions of (seed, scale, day).
+
+    ``titles`` and ``names`` are day 0's counts; the ids added since are ``day``'s.
+    """
 
     seed: int
     scale: float
@@ -246,9 +235,12 @@ class Plan:
     episode_share: float
     other_type_cdf: tuple[tuple[float, str], ...]
     rated_share: float
+    day: Day
 
     @classmethod
-    def make(cls, seed: int, scale: float, dirty_rate: float) -> Plan:
+    def make(
+        cls, seed: int, scale: float, dirty_rate: float, day: int = 0, changes: DayChanges = DEFAULT_CHANGES
+    ) -> Plan:
         if not scale > 0 or not math.isfinite(scale):
             raise ValueError(f"scale must be a positive number, got {scale!r}")
         if not 0 <= dirty_rate < 1:
@@ -262,25 +254,46 @@ class Plan:
         for name, weight in OTHER_TITLE_TYPES:
             acc += (1 - episode_share) * weight / total
             cdf.append((acc, name))
+        titles = max(MIN_TITLES, round(scale * basics))
+        names = max(MIN_NAMES, round(scale * registry.BY_NAME["name.basics"].rows_at_scale_1))
         return cls(
             seed=seed,
             scale=scale,
             dirty_rate=dirty_rate,
-            titles=max(MIN_TITLES, round(scale * basics)),
-            names=max(MIN_NAMES, round(scale * registry.BY_NAME["name.basics"].rows_at_scale_1)),
-            salt_type=_salt(seed, "type"),
-            salt_pop=_salt(seed, "popularity"),
-            salt_text=_salt(seed, "text"),
-            salt_rated=_salt(seed, "rated"),
+            titles=titles,
+            names=names,
+            salt_type=salt(seed, "type"),
+            salt_pop=salt(seed, "popularity"),
+            salt_text=salt(seed, "text"),
+            salt_rated=salt(seed, "rated"),
             episode_share=episode_share,
             other_type_cdf=tuple(cdf),
             rated_share=registry.BY_NAME["title.ratings"].rows_at_scale_1 / basics,
+            day=Day.make(
+                seed,
+                day,
+                changes,
+                dirty=dirty_rate > 0,
+                base_titles=titles,
+                base_names=names,
+                protected_titles=MIN_TITLES,
+                protected_names=MIN_NAMES,
+                series_stride=SERIES_STRIDE,
+            ),
         )
+
+    def title_indexes(self) -> Iterator[int]:
+        """Day 0's titles, then those added since: removed ones too, so that a file's random
+        stream, and with it every row, is the same whatever the day (churn drops them later)."""
+        return itertools.chain(range(self.titles), self.day.new_title_indexes())
+
+    def name_indexes(self) -> Iterator[int]:
+        return itertools.chain(range(self.names), self.day.new_name_indexes())
 
     def title_type(self, index: int) -> str:
         if index % SERIES_STRIDE == 0:
             return "tvMiniSeries" if (index // SERIES_STRIDE) % 5 == 4 else "tvSeries"
-        u = _unit(index, self.salt_type)
+        u = unit(index, self.salt_type)
         if u < self.episode_share:
             return "tvEpisode"
         for bound, name in self.other_type_cdf:
@@ -290,15 +303,15 @@ class Plan:
 
     def popularity(self, index: int) -> float:
         """In (0, 1]; small means popular (many votes, principals and akas)."""
-        return 1.0 - _unit(index, self.salt_pop)
+        return 1.0 - unit(index, self.salt_pop)
 
     def is_rated(self, index: int) -> bool:
-        return _unit(index, self.salt_rated) < self.rated_share
+        return unit(index, self.salt_rated) < self.rated_share
 
     def title_text(self, index: int, title_type: str) -> str:
         if index in _TITLE_QUIRKS:
             return _TITLE_QUIRKS[index]
-        h = _mix64(index ^ self.salt_text)
+        h = mix64(index ^ self.salt_text)
         if title_type == "tvEpisode" and h & 1:
             return f"Episode #{1 + (h >> 1) % 12}.{1 + (h >> 5) % 24}"
         first = WORDS_LATIN[(h >> 10) % len(WORDS_LATIN)]
@@ -321,6 +334,38 @@ class Plan:
     def zipf_name(self, rng: random.Random) -> int:
         """A name index; low indexes are the busy people."""
         return int(self.names * rng.random() ** 2.5)
+
+    def credit_picker(self, title: int) -> Callable[[random.Random], int]:
+        """How a title picks the people it credits: day 0's titles from day 0's people; a new
+        title also from the people added by the day it appeared."""
+        if title < self.titles:
+            return self.zipf_name
+        newcomers = self.day.names.count(self.day.title_birth(title) or 0)
+
+        def pick(rng: random.Random) -> int:
+            if newcomers and rng.random() < NEW_PEOPLE_CREDITS:
+                return self.day.names.first + int(newcomers * rng.random())
+            return self.zipf_name(rng)
+
+        return pick
+
+    def known_for(self, name: int, rng: random.Random) -> int:
+        """A title index a person is known for; a new person's may be a title of their day or before."""
+        if name >= self.names:
+            newcomers = self.day.titles.count(self.day.name_birth(name) or 0)
+            if newcomers and rng.random() < NEW_PEOPLE_CREDITS:
+                return self.day.titles.first + int(newcomers * rng.random())
+        return int(self.titles * rng.random())
+
+    def episode_parent(self, index: int, rng: random.Random) -> int:
+        """A series for an episode: nearby or a long runner; a new episode's may be a new series."""
+        if index < self.titles:
+            return self.series_parent(index, rng)
+        first_new_slot = -(-self.day.titles.first // SERIES_STRIDE)
+        last_slot = index // SERIES_STRIDE
+        if last_slot >= first_new_slot and rng.random() < 0.5:
+            return max(first_new_slot, last_slot - int(rng.random() * 3)) * SERIES_STRIDE
+        return self.series_parent(self.titles - 1, rng)
 
     def dangling_title(self, rng: random.Random) -> str:
         return tconst(self.titles + 1 + int(rng.random() * self.titles))
@@ -361,7 +406,7 @@ def _year(rng: random.Random, low: int, high: int) -> int:
 def _name_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     r = rng.random
-    for j in range(plan.names):
+    for j in plan.name_indexes():
         if j in _NAME_QUIRKS:
             name, birth, death = _NAME_QUIRKS[j]
         else:
@@ -381,7 +426,7 @@ def _name_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
         if r() < 0.12:
             known = NULL
         else:
-            ids = [tconst(int(plan.titles * r())) for _ in range(1 + int(r() * 4))]
+            ids = [tconst(plan.known_for(j, rng)) for _ in range(1 + int(r() * 4))]
             if dirt.dangle(j):
                 ids[0] = plan.dangling_title(rng)
                 stats.dangling_refs += 1
@@ -393,7 +438,8 @@ def _name_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
             yield line
 
 
-def _genres(rng: random.Random) -> str:
+def draw_genres(rng: random.Random) -> str:
+    """A genres field: up to three, sorted, popular ones likelier; sometimes none (NULL)."""
     if rng.random() < 0.05:
         return NULL
     picked = {GENRES[int(rng.random() ** 1.3 * len(GENRES))] for _ in range(1 + int(rng.random() * 3))}
@@ -406,7 +452,7 @@ _RUNTIME_MEAN = {"movie": 95, "tvMovie": 88, "short": 12, "tvEpisode": 30, "tvSe
 def _title_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     r = rng.random
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         ttype = plan.title_type(i)
         primary = plan.title_text(i, ttype)
         original = primary
@@ -420,7 +466,8 @@ def _title_basics(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]
         runtime = NULL
         if r() < 0.35:
             runtime = str(max(1, int(_RUNTIME_MEAN.get(ttype, 25) * (0.4 + 1.2 * r()))))
-        line = f"{tconst(i)}\t{ttype}\t{primary}\t{original}\t{is_adult}\t{start}\t{end}\t{runtime}\t{_genres(rng)}\n"
+        genres = draw_genres(rng)
+        line = f"{tconst(i)}\t{ttype}\t{primary}\t{original}\t{is_adult}\t{start}\t{end}\t{runtime}\t{genres}\n"
         yield line
         if dirt.duplicate(i):
             stats.duplicate_rows += 1
@@ -449,7 +496,7 @@ def _aka_fields(rng: random.Random, ordering: int, original: str) -> dict[str, s
 def _title_akas(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     row = 0
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         original = plan.title_text(i, plan.title_type(i))
         title_id = tconst(i)
         for ordering in range(1, _akas_count(plan, i) + 1):
@@ -471,14 +518,14 @@ def _title_akas(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
             row += 1
 
 
-def _people(plan: Plan, rng: random.Random, count: int) -> str:
-    return ",".join(nconst(plan.zipf_name(rng)) for _ in range(count))
+def _people(pick: Callable[[random.Random], int], rng: random.Random, count: int) -> str:
+    return ",".join(nconst(pick(rng)) for _ in range(count))
 
 
 def _title_crew(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     r = rng.random
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         u = r()
         n_directors = 0 if u < 0.1 else 1 if u < 0.9 else 2 + int(r() * 3)
         n_writers = int(r() ** 1.5 * 5)
@@ -486,8 +533,9 @@ def _title_crew(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
             n_directors = _CREW_LONG_DIRECTORS
         if i == _CREW_LONG_WRITERS_ROW:
             n_writers = _CREW_LONG_WRITERS
-        directors = _people(plan, rng, n_directors) if n_directors else NULL
-        writers = _people(plan, rng, n_writers) if n_writers else NULL
+        pick = plan.credit_picker(i)
+        directors = _people(pick, rng, n_directors) if n_directors else NULL
+        writers = _people(pick, rng, n_writers) if n_writers else NULL
         if dirt.dangle(i):
             directors = plan.dangling_name(rng)
             stats.dangling_refs += 1
@@ -502,10 +550,10 @@ def _title_episode(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str
     dirt = _Dirt(plan, rng)
     r = rng.random
     row = 0
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         if plan.title_type(i) != "tvEpisode":
             continue
-        parent = tconst(plan.series_parent(i, rng))
+        parent = tconst(plan.episode_parent(i, rng))
         if dirt.dangle(row):
             parent = plan.dangling_title(rng)
             stats.dangling_refs += 1
@@ -552,12 +600,13 @@ def _principal(rng: random.Random, ordering: int) -> tuple[str, str, str]:
 def _title_principals(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     row = 0
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         title_id = tconst(i)
+        pick = plan.credit_picker(i)
         for ordering in range(1, _principals_count(plan, i) + 1):
             category, job, characters = _principal(rng, ordering)
             characters = _PRINCIPAL_CHARACTER_QUIRKS.get(row, characters)
-            person = nconst(plan.zipf_name(rng))
+            person = nconst(pick(rng))
             if dirt.dangle(row):
                 person = plan.dangling_name(rng)
                 stats.dangling_refs += 1
@@ -572,7 +621,7 @@ def _title_principals(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[
 def _title_ratings(plan: Plan, rng: random.Random, stats: Stats) -> Iterator[str]:
     dirt = _Dirt(plan, rng)
     row = 0
-    for i in range(plan.titles):
+    for i in plan.title_indexes():
         if not plan.is_rated(i):
             continue
         rating = _RATING_QUIRKS.get(row) or f"{min(10.0, max(1.0, rng.gauss(6.6, 1.3))):.1f}"
@@ -638,14 +687,38 @@ def deterministic_gzip(path: Path, compresslevel: int = DEFAULT_COMPRESSLEVEL) -
         yield gz
 
 
+def publish(staging: Path, target: Path) -> None:
+    """Rename ``staging`` over ``target`` as IMDb's daily refresh replaces a file.
+
+    Atomic, so a reader never sees half a file, and the file gets a new inode (so a new
+    ETag from the local server). Its mtime is set at least one second past the old file's,
+    so ``Last-Modified`` (one-second resolution) moves on too, even within the same second.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        later = max(time.time(), int(target.stat().st_mtime) + 1.0)
+        os.utime(staging, (later, later))
+    os.replace(staging, target)
+
+
+def _rows(plan: Plan, dataset: str, rng: random.Random, stats: Stats) -> Iterator[str]:
+    """The dataset's lines on the plan's day, counting duplicates and dangling references in ``stats``."""
+    if plan.day.number == 0:
+        return _GENERATORS[dataset](plan, rng, stats)  # day 0: what the generator always wrote
+    # The churn builds on this module's model, so it is imported here, once this module is loaded.
+    from imdb_devkit import churn  # noqa: PLC0415
+
+    # Day 0's rows (and the new ones) come first; the churn drops, edits and recounts them.
+    return churn.on_day(plan, dataset, _GENERATORS[dataset](plan, rng, Stats()), stats)
+
+
 def _write_one(job: _Job) -> GeneratedFile:
     ds = registry.BY_NAME[job.dataset]
     rng = random.Random(f"{job.plan.seed}:{job.dataset}")
     stats = Stats()
     gz_path = job.out_dir / ds.file_name
     plain_path = job.out_dir / f"{ds.name}.tsv" if job.also_plain else None
-    # Written under a temporary name and renamed, so a reader (or the test server) never
-    # sees half a file, and replacing a file gives it a new inode, ETag and Last-Modified.
+    # Written under a temporary name and published (renamed), so a reader (or the test
+    # server) never sees half a file, and a replaced file gets a new ETag and Last-Modified.
     tmp_gz = gz_path.with_name(gz_path.name + ".part")
     tmp_plain = plain_path.with_name(plain_path.name + ".part") if plain_path else None
     with contextlib.ExitStack() as stack:
@@ -662,7 +735,7 @@ def _write_one(job: _Job) -> GeneratedFile:
 
         emit("\t".join(ds.header) + "\n")
         batch: list[str] = []
-        for line in _GENERATORS[ds.name](job.plan, rng, stats):
+        for line in _rows(job.plan, ds.name, rng, stats):
             batch.append(line)
             if len(batch) >= BATCH_ROWS:
                 stats.rows += len(batch)
@@ -670,9 +743,9 @@ def _write_one(job: _Job) -> GeneratedFile:
                 batch.clear()
         stats.rows += len(batch)
         emit("".join(batch))
-    os.replace(tmp_gz, gz_path)
+    publish(tmp_gz, gz_path)
     if tmp_plain is not None and plain_path is not None:
-        os.replace(tmp_plain, plain_path)
+        publish(tmp_plain, plain_path)
     return GeneratedFile(
         dataset=ds.name,
         path=gz_path,
@@ -701,13 +774,18 @@ def generate(
     also_plain: bool = False,
     datasets: tuple[str, ...] | list[str] | None = None,
     compresslevel: int = DEFAULT_COMPRESSLEVEL,
+    day: int = 0,
+    changes: DayChanges = DEFAULT_CHANGES,
 ) -> dict[str, GeneratedFile]:
     """Write the synthetic ``<dataset>.tsv.gz`` files into ``out_dir``; returns what was written.
 
     ``clean=True`` (same as ``dirty_rate=0``) writes no duplicate keys and no dangling
     references. ``jobs`` > 1 writes files in parallel processes; the bytes do not change.
+    ``day`` N > 0 writes the files as they are N days later, after ``changes`` a day (see
+    ``imdb_devkit.days``): same seed and scale, same ids; day 0 is what this has always written.
+    Written over the files of another day, each file gets a new ETag and Last-Modified.
     """
-    plan = Plan.make(seed, scale, 0.0 if clean else dirty_rate)
+    plan = Plan.make(seed, scale, 0.0 if clean else dirty_rate, day, changes)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wanted = [ds.name for ds in registry.resolve(list(datasets))] if datasets else list(registry.NAMES)
