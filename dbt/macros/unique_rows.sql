@@ -2,8 +2,11 @@
     The rows of `relation` whose `columns` repeat: one row per repeated combination, with
     how often it occurs. Used by the generic tests unique and unique_combination_of_columns.
 
-    Two ways, both exact:
-    * The relation has a unique index on exactly these columns (every mart's key): the
+    Three ways, all exact:
+    * The relation has a unique index on exactly these columns and every one of them is
+      NOT NULL (the loader's primary keys on the raw tables): the catalog proves that no
+      combination repeats, so nothing is read.
+    * The relation has such a unique index but a column may be NULL (every mart's key): the
       index already refuses a second row with the same values, except where a value is
       NULL (a unique index lets NULLs repeat). So only rows with a NULL in one of the
       columns are grouped: a scan, without hashing or sorting the whole table.
@@ -14,7 +17,13 @@
 #}
 {% macro unique_rows(relation, columns) -%}
     {%- set columns_csv = columns | join(', ') -%}
-    {%- if has_unique_key(relation, columns) %}
+    {%- if has_unique_key(relation, columns) and all_not_null(relation, columns) %}
+    -- {{ relation }} has a unique index on ({{ columns_csv }}) and none of them can be NULL.
+    select {{ columns_csv }}, count(*) as occurrences
+    from {{ relation }}
+    where false
+    group by {{ columns_csv }}
+    {%- elif has_unique_key(relation, columns) %}
     select {{ columns_csv }}, count(*) as occurrences
     from {{ relation }}
     where {% for column in columns %}{{ column }} is null{{ " or " if not loop.last }}{% endfor %}
@@ -36,3 +45,21 @@
     select * from ({{ unique_rows(model, [column_name]) }}) as repeated
     where {{ column_name }} is not null
 {% endmacro %}
+
+
+{% macro all_not_null(relation, columns) -%}
+    {#- True when every one of `columns` of `relation` is declared NOT NULL. -#}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set query -%}
+        select count(*)
+        from pg_attribute
+        where attrelid = to_regclass('{{ relation }}')
+            and attname in ({% for column in columns %}'{{ column }}'{{ ", " if not loop.last }}{% endfor %})
+            and attnotnull
+            and not attisdropped
+    {%- endset -%}
+    {%- set result = run_query(query) -%}
+    {{ return(result.columns[0].values()[0] == columns | length) }}
+{%- endmacro %}

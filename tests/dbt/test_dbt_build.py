@@ -364,3 +364,35 @@ def test_uniqueness_tests_fail_on_a_repeated_key_with_or_without_a_unique_index(
                 "from imdb_intermediate.int_title_genres_unnested where title_id = %s group by genre)",
                 (SAME_DIRECTOR_A,),
             )
+
+
+def test_source_grain_tests_read_the_catalog_and_warn_on_a_raw_table_without_its_key(
+    warehouse: Warehouse,
+) -> None:
+    # With the loader's primary key the grain test reads nothing (macros/unique_rows.sql); without
+    # it, the same test must scan the raw table and warn about the repeated key staging drops.
+    test = "source_unique_combination_of_columns_imdb_title_ratings_tconst"
+    compiled = next((warehouse.target_path / "compiled").rglob(f"{test}.sql")).read_text()
+    assert "where false" in compiled, compiled
+    key = warehouse.scalar(
+        "select conname from pg_constraint where conrelid = 'imdb_raw.title_ratings'::regclass and contype = 'p'"
+    )
+    with psycopg2.connect(warehouse.dsn) as conn, conn.cursor() as cur:
+        cur.execute(f'alter table imdb_raw.title_ratings drop constraint "{key}"')
+        cur.execute("insert into imdb_raw.title_ratings select * from imdb_raw.title_ratings where tconst = %s",
+                    (SAME_DIRECTOR_A,))  # fmt: skip
+    try:
+        result = warehouse.dbt("test", "--select", "source:imdb.title_ratings,test_name:unique_combination_of_columns")
+        statuses = {
+            r["unique_id"].split(".")[2]: (r["status"], r["failures"])
+            for r in json.loads((warehouse.target_path / "run_results.json").read_text())["results"]
+        }
+        assert statuses == {test: ("warn", 1)}, result.stdout[-3000:]
+    finally:
+        with psycopg2.connect(warehouse.dsn) as conn, conn.cursor() as cur:
+            cur.execute(
+                "delete from imdb_raw.title_ratings where ctid = "
+                "(select max(ctid) from imdb_raw.title_ratings where tconst = %s)",
+                (SAME_DIRECTOR_A,),
+            )
+            cur.execute(f'alter table imdb_raw.title_ratings add constraint "{key}" primary key (tconst)')
