@@ -1,4 +1,5 @@
-"""The audit trail: ``<schema>.load_runs`` (one row per dataset per run) and ``load_rejects``.
+"""The audit trail: ``<schema>.load_runs`` (one row per dataset per run), ``load_rejects``, and
+the change log ``load_changes`` (written by ``imdb_loader.changes``; its DDL lives there).
 
 Writes go through their own autocommit connection, so a failed load still leaves
 its row and its rejects behind for whoever investigates.
@@ -14,13 +15,17 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import connection as Connection
 
-from imdb_loader import __version__
+from imdb_loader import __version__, changes
+from imdb_loader.changes import Changes
 from imdb_loader.ddl import qualified
 from imdb_loader.download import SourceVersion
-from imdb_loader.outcome import LoadStatus
+from imdb_loader.outcome import FullReason, LoadStatus
 from imdb_loader.rows import visible
 
 STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s}'" for s in LoadStatus))
+FULL_REASON_TYPE = "text CONSTRAINT load_runs_changes_full_reason_check CHECK (changes_full_reason IN ({}))".format(
+    ", ".join(f"'{r}'" for r in FullReason)
+)
 
 RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS {runs} (
@@ -35,6 +40,11 @@ CREATE TABLE IF NOT EXISTS {runs} (
     rows_read         bigint,
     previous_rows     bigint,
     rows_rejected     bigint NOT NULL DEFAULT 0,
+    rows_added        bigint,
+    rows_changed      bigint,
+    rows_removed      bigint,
+    changes_full      boolean,
+    changes_full_reason {full_reason_type},
     started_at        timestamptz NOT NULL DEFAULT now(),
     finished_at       timestamptz,
     phase_seconds     jsonb NOT NULL DEFAULT '{{}}'::jsonb,
@@ -47,6 +57,12 @@ CREATE INDEX IF NOT EXISTS load_runs_dataset_started_idx ON {runs} (dataset, sta
 COMMENT ON TABLE {runs} IS 'One row per dataset per imdb-load run: source version, counts, timings, outcome.';
 COMMENT ON COLUMN {runs}.rows_read IS 'Data lines in the source version (header excluded), rejects included.';
 COMMENT ON COLUMN {runs}.previous_rows IS 'Rows of the live table this run would replace (for the shrink guard).';
+COMMENT ON COLUMN {runs}.rows_added IS 'Keys in the new version only (see load_changes); 0 when unchanged.';
+COMMENT ON COLUMN {runs}.rows_changed IS 'Keys in both versions with another value in some column.';
+COMMENT ON COLUMN {runs}.rows_removed IS 'Keys in the replaced version only.';
+COMMENT ON COLUMN {runs}.changes_full IS
+    'True: treat every key as changed (no per-key rows); false: load_changes lists them; NULL: not loaded.';
+COMMENT ON COLUMN {runs}.changes_full_reason IS 'Why changes_full: no_live_table, forced or columns_changed.';
 CREATE TABLE IF NOT EXISTS {rejects} (
     run_id       text NOT NULL,
     dataset      text NOT NULL,
@@ -66,7 +82,15 @@ _SETUP_LOCK_KEY = 0x1DB_5E70
 
 
 # Columns added since the first release, for load_runs tables created before them.
-_ADDED_COLUMNS = {"rows_read": "bigint", "previous_rows": "bigint"}
+_ADDED_COLUMNS = {
+    "rows_read": "bigint",
+    "previous_rows": "bigint",
+    "rows_added": "bigint",
+    "rows_changed": "bigint",
+    "rows_removed": "bigint",
+    "changes_full": "boolean",
+    "changes_full_reason": FULL_REASON_TYPE,
+}
 
 
 def ensure_schema(conn: Connection, schema: str) -> None:
@@ -76,10 +100,14 @@ def ensure_schema(conn: Connection, schema: str) -> None:
         cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         cur.execute(
             sql.SQL(RUNS_DDL).format(
-                runs=runs, rejects=qualified(schema, "load_rejects"), status_check=sql.SQL(STATUS_CHECK)
+                runs=runs,
+                rejects=qualified(schema, "load_rejects"),
+                status_check=sql.SQL(STATUS_CHECK),
+                full_reason_type=sql.SQL(FULL_REASON_TYPE),
             )
         )
         _upgrade(cur, schema, runs)
+        cur.execute(changes.ddl_statements(schema))
     conn.commit()
 
 
@@ -207,13 +235,22 @@ class Audit:
         phase_seconds: dict[str, float],
         rows_read: int | None = None,
         previous_rows: int | None = None,
+        changes: Changes | None = None,
         error: str | None = None,
     ) -> None:
+        """``changes`` is what the run did to the live table: None unless it swapped a version in
+        (the counts) or found the source unchanged (``changes.NOTHING``)."""
         v = version or SourceVersion()
+        recorded = (
+            (None,) * 5
+            if changes is None
+            else (changes.added, changes.changed, changes.removed, changes.full, changes.full_reason)
+        )
         self._exec(
             sql.SQL(
                 "UPDATE {} SET status = %s, etag = %s, last_modified = %s, content_length = %s, "
                 "bytes_downloaded = %s, rows_loaded = %s, rows_read = %s, previous_rows = %s, rows_rejected = %s, "
+                "rows_added = %s, rows_changed = %s, rows_removed = %s, changes_full = %s, changes_full_reason = %s, "
                 "phase_seconds = %s, error = %s, finished_at = clock_timestamp() WHERE run_id = %s"
             ).format(self.runs),
             (
@@ -226,6 +263,7 @@ class Audit:
                 rows_read,
                 previous_rows,
                 rows_rejected,
+                *recorded,
                 json.dumps({k: round(s, 3) for k, s in phase_seconds.items()}),
                 # An error can quote source bytes; PostgreSQL text cannot hold NUL.
                 None if error is None else visible(error.encode("utf-8", "surrogateescape")),

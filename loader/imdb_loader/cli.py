@@ -35,8 +35,9 @@ Load IMDb non-commercial datasets into PostgreSQL.
 
 For each dataset: ask the source whether the file changed since the last successful
 load (ETag / Last-Modified); if it did, stream the gzip into COPY of a fresh table,
-build its keys, and swap it in atomically. Bad rows go to <schema>.load_rejects, and
-every run is recorded in <schema>.load_runs. Re-running is always safe.
+build its keys, and swap it in atomically. Bad rows go to <schema>.load_rejects, the
+keys a new version added, changed or removed go to <schema>.load_changes, and every
+run is recorded in <schema>.load_runs. Re-running is always safe.
 """
 
 EPILOG_TEMPLATE = """\
@@ -144,9 +145,10 @@ def summary_line(result: LoadResult) -> str:
         return f"{result.dataset}: unchanged, skipped ({result.seconds:.2f}s)"
     if result.status == LoadStatus.LOADED:
         rate = result.rows / max(result.seconds, 1e-6)
+        changes = f"; {result.changes.describe()}" if result.changes is not None else ""
         return (
             f"{result.dataset}: loaded {result.rows:,} rows, {result.rejected:,} rejected, "
-            f"{result.seconds:.1f}s, {rate:,.0f} rows/s"
+            f"{result.seconds:.1f}s, {rate:,.0f} rows/s{changes}"
         )
     error = result.error or "unknown error"
     return error if error.startswith(result.dataset) else f"{result.dataset}: {error}"

@@ -119,6 +119,12 @@ class LoadConfig:
         if self.swap_attempts < 1:
             raise ConfigError(f"swap_attempts must be at least 1, got {self.swap_attempts}")
 
+    @property
+    def lock_wait_s(self) -> float:
+        """The longest a load waits for other sessions' locks in one step: the swap's attempts together.
+        The change capture waits that long at once (it asks for a lock that readers do not queue behind)."""
+        return self.lock_timeout_s * self.swap_attempts
+
     def url_for(self, file_name: str) -> str:
         return self.base_url + file_name
 

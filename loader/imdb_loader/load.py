@@ -1,11 +1,12 @@
-"""Load one dataset: check, download, copy, keys, shrink guard, swap, audit.
+"""Load one dataset: check, download, copy, keys, shrink guard, changes, swap, audit.
 
 The copy itself (the fast path, and the careful path after a refused row) is in
 ``copying``; this module decides what runs, and records how it ended.
 
 Everything up to the swap happens in one transaction on one connection: a loader
 that is killed or loses its connection leaves the live table as it was, and the
-server throws the half-built table away.
+server throws the half-built table away. The change capture (``changes``) runs in that
+transaction too, so the change log commits with the swap or not at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from requests import Response
 
 from imdb_loader import ddl
 from imdb_loader.audit import Audit, LiveTable, ensure_schema
+from imdb_loader.changes import NOTHING, Capture, Changes
 from imdb_loader.config import LoadConfig
 from imdb_loader.connection import capture_server_errors, connect, lost_connection_reason, take_server_error
 from imdb_loader.copying import FreshCopy
@@ -70,6 +72,8 @@ class LoadResult:
     seconds: float = 0.0
     compressed_bytes: int = 0
     phases: dict[str, float] = field(default_factory=dict)
+    changes: Changes | None = None
+    """What the run did to the live table; None when it failed."""
     error: str | None = None
     exit_code: int = 0
 
@@ -83,6 +87,7 @@ class LoadResult:
             "seconds": round(self.seconds, 3),
             "bytes": self.compressed_bytes,
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "changes": None if self.changes is None else self.changes.as_dict(),
             "error": self.error,
         }
 
@@ -114,6 +119,8 @@ class DatasetLoad:
         self.live: LiveTable | None = None
         self.rows_read: int | None = None
         self.rejected = 0
+        self.changes: Changes | None = None
+        """Set by the capture just before the swap; recorded only with a 'loaded' status."""
         self.fresh = f"_load_{ds.table}_{self.run_id.replace('-', '_').lower()}"[:63]
         self._audit_conn: Connection | None = None
         self._work: Connection | None = None
@@ -257,7 +264,14 @@ class DatasetLoad:
         status = LoadStatus.UNCHANGED if rows is None else LoadStatus.LOADED
         self._finish_audit(status, rows)
         result.status, result.rows, result.rejected = status, rows or 0, self.rejected
+        result.changes = self._changes_of(status)
         return result
+
+    def _changes_of(self, status: LoadStatus) -> Changes | None:
+        """The changes a run with this outcome records: none of a run that swapped nothing in."""
+        if status == LoadStatus.UNCHANGED:
+            return NOTHING
+        return self.changes if status == LoadStatus.LOADED else None
 
     def _explain(self, exc: BaseException) -> BaseException:
         """The one error a user should see for ``exc``: a stop's reason wins over its symptom."""
@@ -293,6 +307,7 @@ class DatasetLoad:
                     previous_rows=self.live.rows if self.live else None,
                     rows_rejected=self.rejected,
                     phase_seconds=self.phases,
+                    changes=self._changes_of(status),
                     error=error,
                 )
                 return
@@ -364,18 +379,42 @@ class DatasetLoad:
         self._guard_shrink(loaded)
         with self.phase("analyze"), self.work.cursor() as cur:
             cur.execute(sql.SQL("ANALYZE {}").format(ddl.qualified(self.cfg.schema, self.fresh)))
+        self._capture_changes()
         with self.phase("swap"):
             self._swap(loaded)
+        assert self.changes is not None
         self.log.info(
-            "swapped in %s rows (%s rejected); download+copy %.1fs at %srows/s, keys %.1fs",
+            "swapped in %s rows (%s rejected); download+copy %.1fs at %srows/s, keys %.1fs, changes %.1fs",
             f"{loaded:,}",
             f"{self.rejected:,}",
             self.phases.get("copy", 0.0),
             human_rate(loaded / max(self.phases.get("copy", 0.0), 1e-6)),
             self.phases.get("index", 0.0),
+            self.phases.get("changes", 0.0),
             extra={"phase": "done", "rows": loaded, "status": LoadStatus.LOADED},
         )
         return loaded
+
+    def _capture_changes(self) -> None:
+        """Log the keys this version adds, changes and removes, in the transaction the swap commits."""
+        capture = Capture(
+            ds=self.ds,
+            schema=self.cfg.schema,
+            fresh=self.fresh,
+            run_id=self.run_id,
+            forced=self.cfg.force,
+            lock_wait_s=self.cfg.lock_wait_s,
+        )
+        with self.phase("changes"), self.work.cursor() as cur:
+            self.changes = capture.run(cur)
+        if self.changes.full:
+            told = f"{self.changes.describe()}: recorded as changes_full in {self.cfg.schema}.load_runs, no keys logged"
+        else:
+            told = (
+                f"{self.changes.describe()} against the live table in {self.phases['changes']:.2f}s; "
+                f"see {self.cfg.schema}.load_changes where run_id = '{self.run_id}'"
+            )
+        self.log.info("changes: %s", told, extra={"phase": "changes"})
 
     def _copier(self) -> FreshCopy:
         assert self.version is not None
@@ -407,6 +446,7 @@ class DatasetLoad:
                 previous_rows=self.live.rows if self.live else None,
                 rows_rejected=self.rejected,
                 phase_seconds=self.phases,
+                changes=self.changes,
             )
             self._swapped = True
 

@@ -1,7 +1,8 @@
-"""How a load ends: the status recorded in ``load_runs`` and the result file, and the exit code.
+"""How a load ends: the status recorded in ``load_runs`` and the result file, the exit code, and
+what changed (the change log's kinds, and why a run says "everything changed").
 
-Everything that reads or writes an outcome (the loader, its audit table's CHECK constraint,
-the DAG's runners and tests) imports these two enums; no other file spells them out.
+Everything that reads or writes an outcome (the loader, its audit tables' CHECK constraints,
+the DAG's runners and tests) imports these enums; no other file spells them out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,28 @@ class LoadStatus(StrEnum):
     """Found still ``running`` by a later run: the loader died without a word."""
     BUSY = "busy"
     """Not started: another loader held the dataset."""
+
+
+class ChangeKind(StrEnum):
+    """What a new version did to one key, in ``load_changes.change``."""
+
+    ADDED = "added"
+    """The key is in the new version only."""
+    CHANGED = "changed"
+    """The key is in both, with another value in at least one column."""
+    REMOVED = "removed"
+    """The key was in the replaced version only."""
+
+
+class FullReason(StrEnum):
+    """Why a loaded run records "everything changed" (``load_runs.changes_full``) instead of keys."""
+
+    NO_LIVE_TABLE = "no_live_table"
+    """Nothing to compare with: the dataset's first load, or its table had been dropped."""
+    FORCED = "forced"
+    """``--force``: whoever reloads on purpose wants everything downstream rebuilt."""
+    COLUMNS_CHANGED = "columns_changed"
+    """The live table has other columns (names, types or collations) than the new version."""
 
 
 class ExitCode(IntEnum):
