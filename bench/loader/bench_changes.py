@@ -45,7 +45,8 @@ from imdb_loader.defaults import DEFAULT_SCHEMA
 
 REPO = Path(__file__).resolve().parent.parent.parent
 TARGET_RATIO = 0.3
-"""Capture seconds per second of the load's own phases, at most: the change capture's budget at scale 0.2 (docs/benchmarks/README.md, Change capture)."""
+"""Capture seconds per second of the load's own phases, at most: the change capture's budget
+at scale 0.2 (docs/benchmarks/README.md, Change capture)."""
 LOAD_PHASES = ("check", "copy", "index", "analyze", "swap")
 NEXT_SCHEMA = "imdb_next"
 ALTERNATIVE_FRESH = "_bench_changes_fresh"
