@@ -11,11 +11,29 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
-from imdb_devkit import synth
+from imdb_devkit import vocabulary
 from imdb_devkit.days import FEWEST_VOTES, VOTE_DROP_SHARE, VOTE_GROWTH_PER_DAY, Day
+from imdb_devkit.vocabulary import NULL
 
-NULL = synth.NULL
+
+class GeneratorPlan(Protocol):
+    """What the churn reads of the generator's plan (synth.Plan), which calls this module."""
+
+    @property
+    def day(self) -> Day: ...
+
+    def popularity(self, index: int) -> float: ...
+
+
+class RowCounts(Protocol):
+    """The counts the churn keeps up to date (synth.Stats)."""
+
+    duplicate_rows: int
+    dangling_refs: int
+
+
 RETITLE_SHARE = 0.25
 """Share of title edits that also change the primaryTitle (the rest change genres only)."""
 SWAP_SHARE = 2 / 3
@@ -23,10 +41,10 @@ SWAP_SHARE = 2 / 3
 ACTING = frozenset({"actor", "actress", "self"})
 
 Fields = list[str]
-Churn = Callable[[synth.Plan, Iterable[str]], Iterator[str]]
+Churn = Callable[[GeneratorPlan, Iterable[str]], Iterator[str]]
 
 
-def on_day(plan: synth.Plan, dataset: str, lines: Iterable[str], stats: synth.Stats) -> Iterator[str]:
+def on_day(plan: GeneratorPlan, dataset: str, lines: Iterable[str], stats: RowCounts) -> Iterator[str]:
     """``lines`` of ``dataset`` as they stand on the plan's day; the dirt is counted in ``stats``."""
     return _counted(plan.day, _DANGLING[dataset], _CHURN[dataset](plan, lines), stats)
 
@@ -47,9 +65,7 @@ def _line(fields: Fields) -> str:
 # --------------------------------------------------------------------------- counting the dirt
 
 
-def _counted(
-    day: Day, dangling: Callable[[Day, Fields], int], lines: Iterable[str], stats: synth.Stats
-) -> Iterator[str]:
+def _counted(day: Day, dangling: Callable[[Day, Fields], int], lines: Iterable[str], stats: RowCounts) -> Iterator[str]:
     """Count as the generator does: a duplicate is a repeat of the line before (the generator
     writes both copies together, and the churn treats both alike); a dangling reference is
     an id that resolves to no row on this day, counted once per row, not per copy."""
@@ -105,7 +121,7 @@ def _merged_person(day: Day, ident: str, dataset: str) -> str:
     """A removed person's credit moves to the entry they were merged into (unless left dangling)."""
     person = _index(ident)
     if day.name_removed(person) and not day.left_behind(person, dataset):
-        return synth.nconst(day.merged_into(person))
+        return vocabulary.nconst(day.merged_into(person))
     return ident
 
 
@@ -120,21 +136,21 @@ def _merged_people(day: Day, ids: str, dataset: str) -> str:
 
 def _other_genres(old: str, rng: random.Random) -> str:
     for _ in range(4):
-        new = synth.draw_genres(rng)
+        new = vocabulary.draw_genres(rng)
         if new != old:
             return new
     return "Drama" if old != "Drama" else "Comedy"
 
 
 def _other_title(old: str, rng: random.Random) -> str:
-    new = f"{rng.choice(synth.WORDS_LATIN)} {rng.choice(synth.WORDS_LATIN)}"
+    new = f"{rng.choice(vocabulary.WORDS_LATIN)} {rng.choice(vocabulary.WORDS_LATIN)}"
     return new if new != old else f"{new} {1 + rng.randrange(99)}"
 
 
 def _other_name(old: str, rng: random.Random) -> str:
     """A new spelling: another last name after the first one, as when a credit is corrected."""
     first = old.split(" ", 1)[0]
-    new = f"{first} {rng.choice(synth.LAST_NAMES)}"
+    new = f"{first} {rng.choice(vocabulary.LAST_NAMES)}"
     return new if new != old else f"{new} Jr."
 
 
@@ -154,11 +170,11 @@ def _rebilled(rows: list[Fields], rng: random.Random) -> list[Fields]:
     else:
         which = orderings[rng.randrange(len(orderings))]
         person, category, _job, characters = billed[which]
-        new = rng.choice([c for c in synth.PRINCIPAL_CATEGORIES if c != category])
+        new = rng.choice([c for c in vocabulary.PRINCIPAL_CATEGORIES if c != category])
         if new not in ACTING:
             characters = NULL
         elif category not in ACTING or characters == NULL:
-            characters = f'["{rng.choice(synth.CHARACTERS)}"]'
+            characters = f'["{rng.choice(vocabulary.CHARACTERS)}"]'
         billed[which] = [person, new, NULL, characters]
     return [[f[0], f[1], *billed[f[1]]] for f in rows]
 
@@ -184,7 +200,7 @@ def _edit_rng(day: Day, index: int, edited: int, purpose: str) -> random.Random:
 # --------------------------------------------------------------------------- one function per file
 
 
-def _name_basics(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+def _name_basics(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
     day = plan.day
     for line in lines:
         f = _fields(line)
@@ -202,7 +218,7 @@ def _name_basics(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
         yield _line(f)
 
 
-def _title_basics(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+def _title_basics(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
     day = plan.day
     for line in lines:
         f = _fields(line)
@@ -223,7 +239,7 @@ def _title_basics(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
 def _keyed_by_title(dataset: str) -> Churn:
     """A file whose rows only change by going with their title (akas, episodes)."""
 
-    def churn(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+    def churn(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
         for line in lines:
             if not _title_rows_go(plan.day, _index(line[: line.index("\t")]), dataset):
                 yield line
@@ -231,7 +247,7 @@ def _keyed_by_title(dataset: str) -> Churn:
     return churn
 
 
-def _title_crew(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+def _title_crew(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
     day = plan.day
     for line in lines:
         f = _fields(line)
@@ -246,7 +262,7 @@ def _title_crew(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
         yield line if (directors, writers) == (f[1], f[2]) else _line([f[0], directors, writers])
 
 
-def _title_principals(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+def _title_principals(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
     """A title's principals are consecutive rows: they are changed together (re-billing)."""
     group: list[str] = []
     for line in lines:
@@ -275,7 +291,7 @@ def _principals_of(day: Day, lines: list[str]) -> Iterator[str]:
         yield line if new == line else new
 
 
-def _title_ratings(plan: synth.Plan, lines: Iterable[str]) -> Iterator[str]:
+def _title_ratings(plan: GeneratorPlan, lines: Iterable[str]) -> Iterator[str]:
     day = plan.day
     for line in lines:
         f = _fields(line)
