@@ -12,8 +12,6 @@ import gzip
 import hashlib
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
@@ -25,8 +23,13 @@ from imdb_devkit.days import DEFAULT_CHANGES, NO_CHANGES, DayChanges, Growth
 from imdb_devkit.server import serve
 from imdb_loader import cli as loader_cli
 from imdb_loader import datasets as registry
-from tests.devkit.synth_helpers import TINY_SCALE, SynthSet
-from tests.devkit.test_synth import RSS_PROBE, assert_every_quirk_is_in_the_files, assert_long_crew_lists
+from tests.devkit.synth_helpers import (
+    TINY_SCALE,
+    SynthSet,
+    assert_every_quirk_is_in_the_files,
+    assert_generates_in_constant_memory,
+    assert_long_crew_lists,
+)
 
 NULL = "\\N"
 SCALE = 0.001
@@ -153,14 +156,7 @@ def test_same_seed_and_day_give_identical_bytes_any_day_alone(tmp_path: Path) ->
 @pytest.mark.slow
 def test_day_30_at_scale_001_runs_in_constant_memory(tmp_path: Path) -> None:
     """As day 0 does (test_synth): the churn holds one row, or one title's principals, at a time."""
-    cmd = [sys.executable, "-m", "imdb_devkit.synth_cli", "--out", str(tmp_path)]
-    cmd += ["--scale", "0.01", "--seed", "5", "--jobs", "2", "--day", "30"]
-    probe = subprocess.run([sys.executable, "-c", RSS_PROBE, *cmd], capture_output=True, text=True, check=True)
-    peak_kib = int(probe.stdout.strip())
-    assert peak_kib < 150 * 1024, f"peak RSS {peak_kib} KiB"
-    with gzip.open(tmp_path / "title.principals.tsv.gz", "rb") as f:
-        rows = sum(1 for _ in f) - 1
-    assert rows > 0.85 * synth.expected_rows("title.principals", 0.01)
+    assert_generates_in_constant_memory(tmp_path, "--day", "30")
 
 
 def test_growth_births_agree_with_counts() -> None:

@@ -6,8 +6,6 @@ import collections
 import gzip
 import re
 import statistics
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -15,7 +13,13 @@ import pytest
 
 from imdb_devkit import synth, synth_cli
 from imdb_loader import datasets as registry
-from tests.devkit.synth_helpers import TINY_SCALE, SynthSet
+from tests.devkit.synth_helpers import (
+    TINY_SCALE,
+    SynthSet,
+    assert_every_quirk_is_in_the_files,
+    assert_generates_in_constant_memory,
+    assert_long_crew_lists,
+)
 
 NULL = "\\N"
 # IMDb's genre vocabulary as published (an independent reference, not the generator's list).
@@ -271,20 +275,6 @@ def test_odd_years_and_seasons(synth_clean: SynthSet) -> None:
     assert max(seasons) >= 1900, "a season number that looks like a year"
 
 
-def assert_long_crew_lists(files: SynthSet) -> None:
-    rows = list(files.rows("title.crew"))
-    assert max(len(r[1].split(",")) for r in rows) >= 500
-    assert max(len(r[2].split(",")) for r in rows) >= 500
-
-
-def assert_every_quirk_is_in_the_files(files: SynthSet) -> None:
-    for quirk in synth.QUIRKS:
-        if quirk.value is None:
-            continue
-        values = set(files.column(quirk.dataset, quirk.column))
-        assert quirk.value in values, quirk
-
-
 def test_very_long_crew_lists(synth_clean: SynthSet) -> None:
     assert_long_crew_lists(synth_clean)
 
@@ -302,24 +292,10 @@ def test_quirks_exist_at_the_smallest_scale(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- memory and the CLI
 
-RSS_PROBE = """
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
 
 @pytest.mark.slow
 def test_scale_001_runs_in_constant_memory(tmp_path: Path) -> None:
-    # A fresh probe process, so only the generator (and its workers) count as children.
-    cmd = [sys.executable, "-m", "imdb_devkit.synth_cli", "--out", str(tmp_path)]
-    cmd += ["--scale", "0.01", "--seed", "5", "--jobs", "2"]
-    probe = subprocess.run([sys.executable, "-c", RSS_PROBE, *cmd], capture_output=True, text=True, check=True)
-    peak_kib = int(probe.stdout.strip())
-    assert peak_kib < 150 * 1024, f"peak RSS {peak_kib} KiB"
-    with gzip.open(tmp_path / "title.principals.tsv.gz", "rb") as f:
-        rows = sum(1 for _ in f) - 1
-    assert rows > 0.85 * synth.expected_rows("title.principals", 0.01)
+    assert_generates_in_constant_memory(tmp_path)
 
 
 def test_cli_writes_files_and_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
