@@ -43,7 +43,8 @@ DBT_VARS = {"recommendation_min_votes": MIN_VOTES}
 
 # Staging keeps IMDb's dangling references and reports them as warnings (see
 # dbt/models/staging/imdb/_imdb__models.yml); the synthetic files have some on purpose.
-ALLOWED_WARNINGS_PREFIX = ("relationships_stg_imdb__", "relationships_int_person_known_for_unnested_")
+REFERENCES_WARNING = "assert_imdb_references_are_known"
+ALLOWED_WARNINGS_PREFIX = ("relationships_stg_imdb__", REFERENCES_WARNING)
 
 # Hand-made titles with a known answer, appended to the synthetic files.
 DIRECTOR = "nm9900001"
@@ -160,9 +161,43 @@ def test_dbt_build_succeeds_with_only_the_documented_warnings(warehouse: Warehou
     manifest = json.loads((warehouse.target_path / "manifest.json").read_text())
     assert by_kind["unit_test"] == len(manifest["unit_tests"]) >= 8
     assert by_kind["test"] == sum(1 for node in manifest["nodes"] if node.startswith("test.")) >= 80
-    # The synthetic files carry dangling references, and staging must have reported them.
+    # The synthetic files carry dangling references, and the build must have reported them.
     warned = {r["unique_id"].split(".")[2] for r in results if r["status"] == "warn"}
-    assert any("title_principals_person_id" in name for name in warned)
+    assert REFERENCES_WARNING in warned
+
+
+# The references to ids the basics files lack, per file, straight from the raw tables.
+RAW_UNMATCHED_REFERENCES = """
+    select tconst, referenced_in, 'title.basics' from (
+        select tconst, 'title.principals' as referenced_in from imdb_raw.title_principals
+        union select tconst, 'title.crew' from imdb_raw.title_crew
+        union select unnest(string_to_array(known_for_titles, ',')), 'name.basics' from imdb_raw.name_basics
+    ) as referenced
+    where tconst <> '' and tconst not in (select tconst from imdb_raw.title_basics)
+    union
+    select nconst, referenced_in, 'name.basics' from (
+        select nullif(nconst, '') as nconst, 'title.principals' as referenced_in from imdb_raw.title_principals
+        union select unnest(string_to_array(directors, ',')), 'title.crew' from imdb_raw.title_crew
+        union select unnest(string_to_array(writers, ',')), 'title.crew' from imdb_raw.title_crew
+    ) as referenced
+    where nconst <> '' and nconst not in (select nconst from imdb_raw.name_basics)
+"""
+
+
+def test_unmatched_references_are_the_raw_files_dangling_ids(warehouse: Warehouse) -> None:
+    # The bridge leaves out exactly the credits of these ids, so they must be all of them and no more.
+    expected = set(warehouse.query(RAW_UNMATCHED_REFERENCES))
+    listed = warehouse.query(
+        "select referenced_id, referenced_in, missing_from from imdb_intermediate.int_references_unmatched"
+    )
+    assert len(listed) == len(set(listed))
+    assert set(listed) == expected
+    assert {(file, missing) for _, file, missing in expected} >= {
+        ("title.principals", "name.basics"),
+        ("name.basics", "title.basics"),
+    }
+    warning = next(r for r in run_results(warehouse) if r["unique_id"].split(".")[2] == REFERENCES_WARNING)
+    assert warning["failures"] == len(expected)
 
 
 def test_staging_dedupes_keys_that_the_source_repeats(warehouse: Warehouse) -> None:

@@ -37,12 +37,13 @@ select
 from {{ ref('int_title_credits_unioned') }} as credits
 -- IMDb's files reference titles and people that are not in title.basics or
 -- name.basics (removed or not yet published). A bridge row must join both ways, so
--- those credits are left out here (staging reports them as warnings).
-where exists (
-        select from {{ ref('stg_imdb__titles') }} as titles
-        where titles.title_id = credits.title_id
+-- those credits are left out here: an anti join against the few ids that
+-- int_references_unmatched lists (assert_imdb_references_are_known warns about them).
+where not exists (
+        select from {{ ref('int_references_unmatched') }} as unmatched
+        where unmatched.referenced_id = credits.title_id
     )
-    and exists (
-        select from {{ ref('stg_imdb__names') }} as people
-        where people.person_id = credits.person_id
+    and not exists (
+        select from {{ ref('int_references_unmatched') }} as unmatched
+        where unmatched.referenced_id = credits.person_id
     )
