@@ -194,6 +194,10 @@ DATASETS: tuple[Dataset, ...] = (
             _c("characters", "text", "JSON array of character names, as IMDb writes it."),
         ),
         primary_key=("tconst", "ordering"),
+        # A person's credits: dbt's bridge_title_people and person_filmography are views that
+        # find them here, and dim_people counts each person's titles from an index-only scan
+        # of it (the load's COPY FREEZE leaves every page all-visible).
+        indexes=(("nconst", "tconst", "category"),),
         rows_at_scale_1=98_100_000,
         heavy=True,
         relations=(("tconst", "title.basics"), ("nconst", "name.basics")),

@@ -1,3 +1,12 @@
+{#- enable_hashagg off (SET LOCAL, this model's transaction only): the planner guesses far
+    too few people in title.principals and hashes them, spilling at IMDb's size; in order
+    from the loader's nconst index they stream (14.7 s instead of 23.4 s at scale 0.2). -#}
+{{
+    config(
+        indexes=[{'columns': ['referenced_id']}],
+        pre_hook=["set local enable_hashagg = off"],
+    )
+}}
 {#
     The ids that an IMDb file references and the basics files do not have:
       - titles of title.principals or title.crew missing from title.basics;
@@ -15,7 +24,8 @@
       - the warnings about such references are one test of this table
         (assert_imdb_references_are_known), instead of four relationships tests that each
         re-read a raw table or the known-for view (128 s of the build at scale 0.2).
-    Every part reads only narrow columns: the credit files' titles through the raw tables'
+    The bridge_title_people view probes it for every credit it returns, hence the index
+    on referenced_id. Every part reads only narrow columns: the credit files' titles through the raw tables'
     primary keys, the people and known-for titles as bare ids.
 #}
 
@@ -31,7 +41,9 @@ crew_titles as (
 ),
 
 principals_people as (
-    select person_id from {{ ref('stg_imdb__title_principals') }}
+    -- Distinct, from an index-only scan of the loader's (nconst, tconst, category) index:
+    -- a few million people instead of a hundred million credits reach the anti join.
+    select distinct person_id from {{ ref('stg_imdb__title_principals') }}
     where person_id is not null
 ),
 

@@ -3,12 +3,13 @@
     order) and title.crew (all directors and writers). A director is usually in both;
     grouping on (title, person, role) keeps one row that knows both.
 
-    A view, not a table: this is the largest set in the project (about 130 million
-    rows at IMDb's size), and it is read twice, whole by bridge_title_people (the one
-    place it is stored) and for a few titles by int_title_features_unioned. Written
-    without WITH and as UNION ALLs so that a filter on title_id reaches the raw tables'
-    primary keys: the recommender then reads the credits of its titles through the
-    index instead of the whole set.
+    A view, and never stored: this is the largest set in the project (about 130 million
+    rows at IMDb's size). bridge_title_people is this view without the dangling
+    references; int_title_features_unioned reads it for a few titles. Written without
+    WITH and as UNION ALLs so that a filter reaches the indexes: on title_id, the raw
+    primary keys and int_title_crew_unnested's key; on person_id, the loader's
+    (nconst, tconst, category) index on title.principals and int_title_crew_unnested's
+    person index. One title's or one person's credits take milliseconds.
 
     Only directors and writers can be in both files, so only they are grouped; the
     other principals (most of the rows) stream straight from the raw table's key order.
@@ -72,31 +73,15 @@ from (
     union all
 
     select
-        crew.title_id,
-        director.person_id,
-        'director' as role,
+        title_id,
+        person_id,
+        role,
         null::integer as billing_order,
-        director.crew_position::integer as crew_position,
+        crew_position,
         null::text as job,
         null::text[] as characters,
         false as is_principal,
         true as is_in_crew
-    from {{ ref('stg_imdb__title_crew') }} as crew
-    cross join lateral unnest(crew.director_ids) with ordinality as director (person_id, crew_position)
-
-    union all
-
-    select
-        crew.title_id,
-        writer.person_id,
-        'writer' as role,
-        null::integer as billing_order,
-        writer.crew_position::integer as crew_position,
-        null::text as job,
-        null::text[] as characters,
-        false as is_principal,
-        true as is_in_crew
-    from {{ ref('stg_imdb__title_crew') }} as crew
-    cross join lateral unnest(crew.writer_ids) with ordinality as writer (person_id, crew_position)
+    from {{ ref('int_title_crew_unnested') }}
 ) as crew_credits
 group by title_id, person_id, role

@@ -1,28 +1,26 @@
-{{
-    config(
-        indexes=[
-            {'columns': ['title_id', 'person_id', 'role'], 'unique': True},
-            {'columns': ['person_id']},
-        ],
-        pre_hook=[
-            "set local maintenance_work_mem = '{{ var('bridge_index_maintenance_work_mem') }}'",
-        ],
-        post_hook=[
-            "create statistics on title_id, person_id from {{ this }}",
-            "analyze {{ this }}",
-        ],
-    )
-}}
-{#- The statistics tell the planner that (title_id, person_id) is nearly unique. Without
-    them it guesses a tenth of the rows for person_filmography's GROUP BY and picks a
-    plan that aggregates the whole bridge once per parallel worker.
-    Two indexes: the key, which serves "who is in this title", and person_id, which serves
-    "which titles has this person been in" through the person_filmography view.
-    Both index builds sort the whole credit set (129 M rows at IMDb's size). SET LOCAL
-    gives them var bridge_index_maintenance_work_mem for this model's transaction only
-    (dbt runs the pre-hook, the CREATE TABLE and both CREATE INDEX in one transaction):
-    measured at 0.05 with memory scaled down 20x to mimic 1.0 (12.8 MB vs 51 MB, i.e. the
-    chart's 256 MB vs 1 GB), the two builds took 30.8 s vs 18.2 s. -#}
+{#-
+    A view, not a table: every credit, with the dangling references left out.
+
+    Stored, it was the build's critical path and its largest table: at IMDb's size 129 M
+    rows, 12 GB of table and 8 GB of indexes, a second copy of title.principals (which the
+    loader already stores, indexed) with title.crew's lists unnested, and over half of
+    `dbt build` (1,035 s of 1,797 s at scale 1.0). As a view it reads the stored parts
+    through their indexes:
+      - one title's credits: the raw primary keys of title.principals and the key of
+        int_title_crew_unnested;
+      - one person's credits: the loader's (nconst, tconst, category) index on
+        title.principals and int_title_crew_unnested's person index.
+    Both take milliseconds (a pytest checks the plans). A whole scan computes the set
+    (about a minute at scale 0.2), which is what building the table did every day.
+
+    Its grain, (title_id, person_id, role), holds by construction: the principals that
+    are neither director nor writer are DISTINCT ON that key, directors and writers are
+    grouped on it, and the two parts have different roles (unit-tested on
+    int_title_credits_unioned). Its references resolve by construction: a credit's title
+    or person is in the basics files exactly when int_references_unmatched does not list
+    it (that table is checked against the raw tables by a pytest).
+-#}
+{{ config(materialized='view') }}
 
 select
     credits.title_id,
@@ -36,8 +34,8 @@ select
     credits.is_in_crew
 from {{ ref('int_title_credits_unioned') }} as credits
 -- IMDb's files reference titles and people that are not in title.basics or
--- name.basics (removed or not yet published). A bridge row must join both ways, so
--- those credits are left out here: an anti join against the few ids that
+-- name.basics (removed or not yet published): a bridge row must join both ways, so
+-- those credits are left out, by an anti join against the few ids
 -- int_references_unmatched lists (assert_imdb_references_are_known warns about them).
 where not exists (
         select from {{ ref('int_references_unmatched') }} as unmatched

@@ -4,7 +4,11 @@
 select
     tconst::text as title_id,
     ordering::integer as billing_order,
-    nullif(nconst, '')::text as person_id,
+    -- Not nullif'ed like the other columns: as the bare column, a filter on person_id
+    -- reaches the loader's (nconst, tconst, category) index, which the bridge_title_people
+    -- and person_filmography views need to find one person's credits. An empty nconst is
+    -- a reference to no one: int_references_unmatched lists it like any unknown id.
+    nconst::text as person_id,
     nullif(category, '')::text as category,
     nullif(job, '')::text as job,
     {{ json_text_array('characters') }} as characters

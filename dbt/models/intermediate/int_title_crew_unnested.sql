@@ -1,0 +1,61 @@
+{{
+    config(
+        unlogged=false,
+        indexes=[
+            {'columns': ['title_id', 'role', 'crew_position'], 'unique': True},
+            {'columns': ['person_id', 'title_id']},
+        ],
+    )
+}}
+{#-
+    title.crew's directors and writers, one row per listed person: the part of the credit
+    set that no raw table can find by person (title.crew keeps them as lists per title).
+    title.principals is found by person through the loader's (nconst, tconst, category)
+    index, so with this table the views bridge_title_people and person_filmography read
+    one person's credits through indexes, and nothing stores the whole credit set again.
+
+    Logged, unlike the other intermediates: the bridge_title_people view reads it, and
+    an unlogged table is emptied by a crash, which would silently drop every crew-only
+    credit from a public mart until the next run.
+
+    Written in (person_id, title_id) order: dim_people merges it with the principals'
+    person index in that order, and one person's rows share a few pages.
+    The unique index (title_id, role, crew_position) is the grain, tested from the catalog;
+    a person listed twice for one title and role keeps both positions here, and the
+    credit set groups them.
+-#}
+
+with
+
+crew as (
+    select * from {{ ref('stg_imdb__title_crew') }}
+),
+
+directors as (
+    select
+        crew.title_id,
+        director.person_id,
+        'director' as role,
+        director.crew_position::integer as crew_position
+    from crew
+    cross join lateral unnest(crew.director_ids) with ordinality as director (person_id, crew_position)
+),
+
+writers as (
+    select
+        crew.title_id,
+        writer.person_id,
+        'writer' as role,
+        writer.crew_position::integer as crew_position
+    from crew
+    cross join lateral unnest(crew.writer_ids) with ordinality as writer (person_id, crew_position)
+),
+
+final as (
+    select * from directors
+    union all
+    select * from writers
+)
+
+select * from final
+order by person_id, title_id
