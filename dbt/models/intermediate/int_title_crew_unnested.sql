@@ -5,6 +5,10 @@
             {'columns': ['title_id', 'role', 'crew_position'], 'unique': True},
             {'columns': ['person_id', 'title_id']},
         ],
+        post_hook=[
+            "alter table {{ this }} alter column title_id set not null, alter column person_id set not null,
+                alter column role set not null, alter column crew_position set not null",
+        ],
     )
 }}
 {#-
@@ -20,7 +24,10 @@
 
     Written in (person_id, title_id) order: dim_people merges it with the principals'
     person index in that order, and one person's rows share a few pages.
-    The unique index (title_id, role, crew_position) is the grain, tested from the catalog;
+    Its columns are declared NOT NULL after the build (one scan: 0.4 s at scale 0.2), so its
+    not_null tests are answered by the planner without reading a row (each read all 32 M rows
+    at IMDb's size, 31 s apiece, while dim_people waited for them), and the unique index
+    (title_id, role, crew_position) proves the grain from the catalog;
     a person listed twice for one title and role keeps both positions here, and the
     credit set groups them.
 -#}
