@@ -87,15 +87,16 @@ def chart_volume() -> str:
     return str(yaml.safe_load(VALUES.read_text())["warehouse"]["storage"]["size"])
 
 
-def prepare_files(work: Path, scale: float, seed: int) -> Path:
-    """The synthetic files for (scale, seed), generated once and kept for the next run."""
-    files = work / f"files-{scale}-seed{seed}"
+def prepare_files(work: Path, scale: float, seed: int, *, clean: bool = False) -> Path:
+    """The synthetic files for (scale, seed), generated once and kept for the next run. ``clean``
+    files have no duplicate keys and no dangling references (``imdb-synth --clean``)."""
+    files = work / f"files-{scale}-seed{seed}{'-clean' if clean else ''}"
     marker = files / "generated.json"
     if marker.exists():
         return files
-    say(f"generating scale {scale} (untimed)")
-    synth.generate(files, scale, seed=seed, jobs=os.cpu_count() or 1)
-    marker.write_text(json.dumps({"scale": scale, "seed": seed}) + "\n")
+    say(f"generating scale {scale}{' without defects' if clean else ''} (untimed)")
+    synth.generate(files, scale, seed=seed, jobs=os.cpu_count() or 1, clean=clean)
+    marker.write_text(json.dumps({"scale": scale, "seed": seed, "clean": clean}) + "\n")
     return files
 
 
@@ -374,6 +375,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--dbt", default=str(REPO / ".venvs" / "dbt" / "bin" / "dbt"))
     parser.add_argument("--threads", type=int, default=4, help="dbt threads (the profile's default)")
     parser.add_argument("--keep-files", action="store_true", help="keep the generated files for the next run")
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="files without the dev kit's defects (duplicate keys, dangling references), as IMDb's own "
+        "files are: the loads then skip the duplicate-key path",
+    )
     parser.add_argument("--report-only", action="store_true", help="redraw the report from results.json")
     return parser.parse_args(argv)
 
@@ -391,7 +398,7 @@ def store(out: Path, scale: float, record: dict[str, Any]) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if not args.report_only:
-        files = prepare_files(args.work, args.scale, args.seed)
+        files = prepare_files(args.work, args.scale, args.seed, clean=args.clean)
         work = args.work / f"run-{args.scale}"
         settings = chart_parameters()
         say(f"PostgreSQL with the chart's parameters: {settings}")
@@ -405,7 +412,13 @@ def main(argv: list[str] | None = None) -> int:
             if not args.keep_files:
                 shutil.rmtree(files, ignore_errors=True)
         slots = int(dag_config.DEFAULTS["IMDB_LOADS_POOL_SLOTS"])
-        record |= {"scale": args.scale, "seed": args.seed, "dbt_threads": args.threads, "pool_slots": slots}
+        record |= {
+            "scale": args.scale,
+            "seed": args.seed,
+            "clean_files": args.clean,
+            "dbt_threads": args.threads,
+            "pool_slots": slots,
+        }
         say(f"stored in {store(args.out, args.scale, record)}")
     # Runs written elsewhere (make measure-dbt, trials) leave the README's summary alone.
     report.write_all(args.out, REPO / "README.md" if args.out.resolve() == DEFAULT_OUT.resolve() else None)
