@@ -38,26 +38,18 @@ crew as (
     select * from {{ ref('stg_imdb__title_crew') }}
 ),
 
-directors as (
+{#- The two lists have the same shape: one CTE each, directors and writers. #}
+{%- for role in ['director', 'writer'] %}
+{{ role }}s as (
     select
         crew.title_id,
-        director.person_id,
-        'director' as role,
-        director.crew_position::integer as crew_position
+        listed.person_id,
+        '{{ role }}' as role,
+        listed.crew_position::integer as crew_position
     from crew
-    cross join lateral unnest(crew.director_ids) with ordinality as director (person_id, crew_position)
+    cross join lateral unnest(crew.{{ role }}_ids) with ordinality as listed (person_id, crew_position)
 ),
-
-writers as (
-    select
-        crew.title_id,
-        writer.person_id,
-        'writer' as role,
-        writer.crew_position::integer as crew_position
-    from crew
-    cross join lateral unnest(crew.writer_ids) with ordinality as writer (person_id, crew_position)
-),
-
+{% endfor %}
 final as (
     select * from directors
     union all
