@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--permissions", type=Path, default=EXAMPLE_PERMISSIONS, help="a dag_permissions.json")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C too, explicitly: a process started in the background by a non-interactive shell
+    # (`cmd &`, as CI scripts do) inherits SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so Ctrl-C (or a test's SIGINT) would leave the whole stack running.
+    signal.signal(signal.SIGINT, _interrupt)
     stack = LocalAirflow(Options(port=args.port, scale=args.scale, permissions_file=args.permissions))
     try:
         print("Starting PostgreSQL 18, the synthetic IMDb and Airflow (about a minute) ...", flush=True)
