@@ -10,6 +10,8 @@ import chart
 from phases import Phase
 from summary import Check, Run, Summary
 
+from imdb_devkit.synth import DEFAULT_DIRTY_RATE
+
 README_START = "<!-- bench-pipeline:summary:start (written by `make bench-pipeline`; edit bench/pipeline/report.py) -->"
 README_END = "<!-- bench-pipeline:summary:end -->"
 GB = 1e9
@@ -40,7 +42,7 @@ def label(run: Run) -> str:
         + (
             "files without the dev kit's defects (--clean)"
             if run.record.get("clean_files")
-            else "the dev kit's files with their 0.1 % duplicate keys and dangling references"
+            else f"the dev kit's files with their {DEFAULT_DIRTY_RATE:.1%} duplicate keys and dangling references"
         )
     )
 

@@ -25,8 +25,8 @@
         (assert_imdb_references_are_known), instead of four relationships tests that each
         re-read a raw table or the known-for view (128 s of the build at scale 0.2).
     The bridge_title_people view probes it for every credit it returns, hence the index
-    on referenced_id. Every part reads only narrow columns: the credit files' titles through the raw tables'
-    primary keys, the people and known-for titles as bare ids.
+    on referenced_id. Every part reads only narrow columns: the credit files' titles
+    through the raw tables' primary keys, the people and known-for titles as bare ids.
 #}
 
 with
@@ -48,6 +48,9 @@ principals_people as (
 ),
 
 crew_people as (
+    -- Unnested here, not read from int_title_crew_unnested: that table is the build's
+    -- longest node, and waiting for it would chain the two instead of running them side
+    -- by side (a bare list of ids costs little to unnest again).
     select unnest(director_ids) as person_id from {{ ref('stg_imdb__title_crew') }}
     union all
     select unnest(writer_ids) from {{ ref('stg_imdb__title_crew') }}
