@@ -52,37 +52,29 @@ def add_keys(  # noqa: PLR0917 - one call site, each argument a different thing
 
 
 def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_id: str, audit: Audit) -> int:
+    """Moves every later copy of a duplicated key to load_rejects; returns how many there were.
+
+    It costs about one more key build, however many duplicates there are:
+    - the duplicated keys come from one sorted pass over the key columns alone (a hash
+      aggregate of every key spills to disk and was twice as slow; a parallel sort was slower);
+    - only the rows with those keys are read again, by a hash semi join on that short list;
+    - their line numbers need the row count of every page before theirs: one count per stretch
+      between two such pages, each a TID range scan that reads the pages and no tuple's ctid.
+    """
     keys = ddl.key_columns(ds)
-    raw = ddl.source_line(ds, typed=True)
-    query = sql.SQL(
-        """
-        WITH blocks AS (
-            SELECT (ctid::text::point)[0]::bigint AS blk, count(*) AS n FROM {t} GROUP BY 1
-        ), before AS (
-            SELECT blk, sum(n) OVER (ORDER BY blk) - n AS rows_before FROM blocks
-        ), dups AS (
-            SELECT ctid, {keys}, row_number() OVER w AS rn, first_value(ctid) OVER w AS first_ctid, {raw} AS raw
-            FROM {t} WHERE ({keys}) IN (SELECT {keys} FROM {t} GROUP BY {keys} HAVING count(*) > 1)
-            WINDOW w AS (PARTITION BY {keys} ORDER BY ctid)
-        ), located AS (
-            SELECT d.*, b.rows_before + (d.ctid::text::point)[1]::bigint + 1 AS line_number,
-                   fb.rows_before + (d.first_ctid::text::point)[1]::bigint + 1 AS first_line
-            FROM dups d
-            JOIN before b ON b.blk = (d.ctid::text::point)[0]::bigint
-            JOIN before fb ON fb.blk = (d.first_ctid::text::point)[0]::bigint
-        ), deleted AS (
-            DELETE FROM {t} USING located l WHERE {t}.ctid = l.ctid AND l.rn > 1 RETURNING l.*
-        )
-        SELECT line_number, first_line, {key_text}, raw FROM deleted ORDER BY line_number
-        """
-    ).format(
-        t=table,
-        keys=keys,
-        raw=raw,
-        key_text=ddl.key_text(ds),
-    )
     with conn.cursor() as cur:
-        cur.execute(query)
+        # Serial: three loads share two cores, and gathering every key from workers cost more.
+        cur.execute("SET LOCAL enable_hashagg = off; SET LOCAL max_parallel_workers_per_gather = 0")
+        cur.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE duplicated_keys ON COMMIT DROP AS "
+                "SELECT {keys} FROM {t} GROUP BY {keys} HAVING count(*) > 1"
+            ).format(t=table, keys=keys)
+        )
+        cur.execute("RESET enable_hashagg; RESET max_parallel_workers_per_gather; ANALYZE duplicated_keys")
+        cur.execute(
+            _DUPLICATES.format(t=table, keys=keys, raw=ddl.source_line(ds, typed=True), key_text=ddl.key_text(ds))
+        )
         rows = cur.fetchall()
     key_names = ", ".join(ds.primary_key)
     audit.add_rejects(
@@ -94,3 +86,32 @@ def _remove_duplicates(conn: Connection, ds: Dataset, table: sql.Composed, run_i
         ],
     )
     return len(rows)
+
+
+_DUPLICATES = sql.SQL(
+    """
+    WITH dups AS (
+        SELECT ctid, (ctid::text::point)[0]::bigint AS blk, (ctid::text::point)[1]::bigint AS pos, {keys},
+               row_number() OVER w AS rn, first_value(ctid) OVER w AS first_ctid, {raw} AS raw
+        FROM {t} WHERE ({keys}) IN (SELECT {keys} FROM duplicated_keys)
+        WINDOW w AS (PARTITION BY {keys} ORDER BY ctid)
+    ), stretches AS (
+        SELECT blk, lag(blk, 1, 0::bigint) OVER (ORDER BY blk) AS prev FROM (SELECT DISTINCT blk FROM dups) b
+    ), pages AS (
+        SELECT s.blk, sum(c.n) OVER (ORDER BY s.blk) AS rows_before
+        FROM stretches s CROSS JOIN LATERAL (
+            SELECT count(*) AS n FROM {t}
+            WHERE ctid >= ('(' || s.prev || ',0)')::tid AND ctid < ('(' || s.blk || ',0)')::tid
+        ) c
+    ), located AS (
+        SELECT d.*, p.rows_before + d.pos + 1 AS line_number,
+               fp.rows_before + (d.first_ctid::text::point)[1]::bigint + 1 AS first_line
+        FROM dups d
+        JOIN pages p ON p.blk = d.blk
+        JOIN pages fp ON fp.blk = (d.first_ctid::text::point)[0]::bigint
+    ), deleted AS (
+        DELETE FROM {t} USING located l WHERE {t}.ctid = l.ctid AND l.rn > 1 RETURNING l.*
+    )
+    SELECT line_number, first_line, {key_text}, raw FROM deleted ORDER BY line_number
+    """
+)

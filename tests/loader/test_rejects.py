@@ -110,6 +110,24 @@ def test_fast_path_duplicates_are_rejected_with_their_source_lines(
         assert table_rows + len(rejects) == len(lines) - 2
 
 
+def test_duplicates_far_apart_name_their_own_line_and_the_first_copy(site, run_load: Runner, fresh_db: str) -> None:
+    """Copies many pages apart, and a key three times: every later copy names its own line and
+    the first copy's, whatever page either sits on."""
+    root, _ = site
+    rows = [f"tt{i:07d}\t5.0\t{i}".encode() for i in range(1, 30_001)]
+    copies = [rows[0], rows[14_999], rows[0], rows[29_999]]
+    write_gz(root / RATINGS.file_name, [HEADER, *rows[:20_000], copies[0], *rows[20_000:], *copies[1:]])
+    assert run_load("title.ratings", "--reject-limit", "0.01") == ExitCode.OK
+    rejects = query(fresh_db, "SELECT line_number, reason FROM imdb_raw.load_rejects ORDER BY line_number")
+    assert rejects == [
+        (20_002, "duplicate key (tconst)=(tt0000001), first seen on line 2"),
+        (30_003, "duplicate key (tconst)=(tt0015000), first seen on line 15001"),
+        (30_004, "duplicate key (tconst)=(tt0000001), first seen on line 2"),
+        (30_005, "duplicate key (tconst)=(tt0030000), first seen on line 30002"),
+    ]
+    assert query(fresh_db, "SELECT count(*), count(DISTINCT tconst) FROM imdb_raw.title_ratings") == [(30_000, 30_000)]
+
+
 def test_header_change_fails_with_expected_and_got(site, run_load: Runner, fresh_db: str, capsys) -> None:
     root, _ = site
     ratings_file(root, [])
